@@ -1,0 +1,193 @@
+"""Django admin: where staff configure providers, the catalog, routers, tasks and pools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from triage.models import (
+    MAX_POOL_SIZE,
+    FallbackEntry,
+    LLMModel,
+    ModelCall,
+    PoolEntry,
+    Provider,
+    Router,
+    RouterTask,
+    Ticket,
+    TriageStep,
+)
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "base_url", "api_key_env", "key_status", "timeout_seconds", "enabled"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name", "base_url"]
+
+    @admin.display(description="key")
+    def key_status(self, provider: Provider) -> str:
+        if provider.is_local:
+            return "not needed (local)"
+        if not provider.api_key_env:
+            return "not needed"
+        return "set" if provider.key_is_set() else f"{provider.api_key_env} is not set"
+
+
+@admin.register(LLMModel)
+class LLMModelAdmin(admin.ModelAdmin):
+    list_display = [
+        "slug",
+        "provider",
+        "display_name",
+        "input_price_per_m",
+        "output_price_per_m",
+        "context_window",
+        "supports_json_mode",
+        "enabled",
+    ]
+    list_filter = ["provider", "enabled", "supports_json_mode"]
+    list_select_related = ["provider"]
+    search_fields = ["slug", "display_name"]
+
+
+class PoolFormSet(forms.BaseInlineFormSet):
+    """Counts the pool as it will be after this save, so the 3-model limit is one clear error."""
+
+    def _construct_form(self, i: int, **kwargs: Any) -> forms.Form:
+        form = super()._construct_form(i, **kwargs)
+        form.instance.pool_size_checked_by_formset = True  # the formset counts deletions too
+        return form
+
+    def clean(self) -> None:
+        super().clean()
+        kept = [
+            form
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("model")
+        ]
+        if len(kept) > MAX_POOL_SIZE:
+            raise ValidationError(
+                f"A task's pool holds at most {MAX_POOL_SIZE} models; this form has {len(kept)}. "
+                "Remove one before adding another."
+            )
+
+
+class PoolEntryInline(admin.TabularInline):
+    model = PoolEntry
+    formset = PoolFormSet
+    extra = 1
+    max_num = MAX_POOL_SIZE
+    autocomplete_fields = ["model"]
+
+
+class RouterTaskInline(admin.StackedInline):
+    model = RouterTask
+    extra = 0
+    show_change_link = True
+    fields = [
+        "name",
+        "description",
+        "selection_policy",
+        "example_utterances",
+        "system_prompt",
+        ("expected_input_tokens", "expected_output_tokens", "first_token_timeout_seconds"),
+    ]
+
+
+class FallbackEntryInline(admin.TabularInline):
+    model = FallbackEntry
+    extra = 1
+    autocomplete_fields = ["model"]
+
+
+@admin.register(Router)
+class RouterAdmin(admin.ModelAdmin):
+    list_display = ["name", "description", "escalation_threshold", "task_count", "enabled"]
+    search_fields = ["name"]
+    inlines = [RouterTaskInline, FallbackEntryInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Router]:
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(task_total=Count("tasks"))
+
+    @admin.display(description="tasks", ordering="task_total")
+    def task_count(self, router: Router) -> int:
+        return router.task_total  # type: ignore[attr-defined]
+
+
+@admin.register(RouterTask)
+class RouterTaskAdmin(admin.ModelAdmin):
+    list_display = ["name", "router", "selection_policy", "pool_models"]
+    list_filter = ["router", "selection_policy"]
+    list_select_related = ["router"]
+    search_fields = ["name", "description"]
+    inlines = [PoolEntryInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RouterTask]:
+        return super().get_queryset(request).prefetch_related("pool__model")
+
+    @admin.display(description="pool")
+    def pool_models(self, task: RouterTask) -> str:
+        return ", ".join(entry.model.slug for entry in task.pool.all())
+
+
+class TriageStepInline(admin.TabularInline):
+    model = TriageStep
+    extra = 0
+    can_delete = False
+    fields = ["task_name", "is_current", "status", "served_by", "latency_ms", "cost", "skip_reason", "error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = ["id", "subject", "status", "customer_tier", "channel", "router", "created_at"]
+    list_filter = ["status", "channel", "customer_tier", "router"]
+    list_select_related = ["router"]
+    search_fields = ["=id", "subject", "account_id"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    list_per_page = 50
+    readonly_fields = ["created_at", "updated_at", "triaged_at", "idempotency_key", "idempotency_fingerprint"]
+    inlines = [TriageStepInline]
+
+
+@admin.register(ModelCall)
+class ModelCallAdmin(admin.ModelAdmin):
+    list_display = [
+        "started_at",
+        "router",
+        "task_name",
+        "model_slug",
+        "outcome",
+        "latency_ms",
+        "prompt_tokens",
+        "completion_tokens",
+        "tokens_estimated",
+        "cost",
+        "ticket_id",
+    ]
+    list_filter = ["outcome", "router", "task_name", "model", "started_at"]
+    list_select_related = ["router"]
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+    list_per_page = 100
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,31 @@
+"""Data model: routing configuration, tickets and their steps, and the usage audit trail."""
+
+from .routing import (
+    DEFAULT_CATEGORIES,
+    MAX_POOL_SIZE,
+    FallbackEntry,
+    LLMModel,
+    PoolEntry,
+    Provider,
+    Router,
+    RouterTask,
+    SelectionPolicy,
+)
+from .tickets import Ticket, TriageStep
+from .usage import CallOutcome, ModelCall
+
+__all__ = [
+    "DEFAULT_CATEGORIES",
+    "MAX_POOL_SIZE",
+    "CallOutcome",
+    "FallbackEntry",
+    "LLMModel",
+    "ModelCall",
+    "PoolEntry",
+    "Provider",
+    "Router",
+    "RouterTask",
+    "SelectionPolicy",
+    "Ticket",
+    "TriageStep",
+]

@@ -1,0 +1,256 @@
+"""Routing configuration that admins edit: providers, the model catalog, routers, tasks, pools.
+
+Keys never live here: a provider stores the *name* of the environment variable holding its key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+MAX_POOL_SIZE = 3
+DEFAULT_CATEGORIES = ["billing", "bug", "how-to", "account", "feature-request", "other"]
+
+_ENV_NAME = RegexValidator(
+    r"^[A-Za-z_][A-Za-z0-9_]*$", "Enter the name of an environment variable, e.g. OPENAI_API_KEY."
+)
+_CATEGORY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_PRICE = [MinValueValidator(Decimal("0"), "Prices can't be negative.")]
+
+
+def default_categories() -> list[str]:
+    return list(DEFAULT_CATEGORIES)
+
+
+class Provider(models.Model):
+    class Kind(models.TextChoices):
+        OPENAI_COMPATIBLE = "openai", "OpenAI-compatible HTTP API"
+        LOCAL = "local", "Built-in local models (in-process, offline)"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OPENAI_COMPATIBLE)
+    base_url = models.URLField(
+        blank=True, help_text="Base URL of the OpenAI-compatible API, e.g. https://api.openai.com/v1"
+    )
+    api_key_env = models.CharField(
+        "API key variable",
+        max_length=100,
+        blank=True,
+        validators=[_ENV_NAME],
+        help_text="Name of the environment variable that holds the key (never the key itself). "
+        "Leave empty for servers that need no key (e.g. a local vLLM or Ollama).",
+    )
+    timeout_seconds = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("30"),
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("600"))],
+        help_text="Per-attempt request timeout.",
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind == self.Kind.LOCAL
+
+    def key_is_set(self) -> bool:
+        """True when the provider can authenticate: local, keyless, or its variable is non-empty."""
+        if self.is_local or not self.api_key_env:
+            return True
+        return bool(os.environ.get(self.api_key_env))
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.OPENAI_COMPATIBLE and not self.base_url:
+            raise ValidationError({"base_url": "An OpenAI-compatible provider needs a base URL."})
+
+
+class LLMModel(models.Model):
+    """One entry of the catalog: a model as its provider names it, with its prices."""
+
+    slug = models.CharField(max_length=120, help_text="The model name as the provider spells it.")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="models")
+    display_name = models.CharField(max_length=120, blank=True)
+    input_price_per_m = models.DecimalField(
+        "input $ / 1M tokens", max_digits=12, decimal_places=6, default=Decimal("0"), validators=_PRICE
+    )
+    output_price_per_m = models.DecimalField(
+        "output $ / 1M tokens", max_digits=12, decimal_places=6, default=Decimal("0"), validators=_PRICE
+    )
+    context_window = models.PositiveIntegerField(default=128_000)
+    supports_json_mode = models.BooleanField("supports JSON mode", default=False)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name = "model"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "slug"], name="unique_model_slug_per_provider"),
+            models.CheckConstraint(
+                condition=models.Q(input_price_per_m__gte=0) & models.Q(output_price_per_m__gte=0),
+                name="model_prices_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def is_usable(self) -> bool:
+        return self.enabled and self.provider.enabled
+
+
+class Router(models.Model):
+    class Encoder(models.TextChoices):
+        TFIDF = "tfidf", "TF-IDF n-grams (built in)"
+        MINILM = "minilm", "Sentence embeddings (all-MiniLM-L6-v2, optional)"
+
+    name = models.SlugField(max_length=100, unique=True, help_text="Addressed as router:<name>.")
+    description = models.TextField(blank=True)
+    escalation_threshold = models.PositiveSmallIntegerField(
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="Urgency score (1-5) at or above which the escalation brief runs.",
+    )
+    classifier_confidence_threshold = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.35"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Requests whose best task scores below this go to the fallback models.",
+    )
+    classifier_encoder = models.CharField(max_length=16, choices=Encoder.choices, default=Encoder.TFIDF)
+    categories = models.JSONField(
+        default=default_categories, help_text="Ticket categories, e.g. [\"billing\", \"bug\"]."
+    )
+    affinity_ttl_seconds = models.PositiveIntegerField(
+        default=3600, help_text="How long an affinity key stays pinned to its model."
+    )
+    request_deadline_seconds = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("60"),
+        validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("900"))],
+        help_text="Overall deadline for one routed request, across all its attempts.",
+    )
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(escalation_threshold__gte=1) & models.Q(escalation_threshold__lte=5),
+                name="router_escalation_threshold_1_to_5",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        categories = self.categories
+        if not isinstance(categories, list) or not categories:
+            raise ValidationError({"categories": "Give a non-empty list of category names."})
+        bad = [c for c in categories if not isinstance(c, str) or not _CATEGORY.match(c)]
+        if bad:
+            raise ValidationError(
+                {"categories": f"Categories must be lower-case slugs; not valid: {', '.join(map(str, bad))}."}
+            )
+        if len(set(categories)) != len(categories):
+            raise ValidationError({"categories": "Categories must be unique."})
+
+
+class SelectionPolicy(models.TextChoices):
+    LOWEST_COST = "lowest_cost", "Lowest cost"
+    LOWEST_LATENCY = "lowest_latency", "Lowest latency"
+    MANUAL_RANKING = "manual_ranking", "Manual ranking"
+
+
+class RouterTask(models.Model):
+    router = models.ForeignKey(Router, on_delete=models.CASCADE, related_name="tasks")
+    name = models.SlugField(max_length=100, help_text="e.g. classify_ticket")
+    description = models.TextField(help_text="What requests of this task look like: the routing signal.")
+    example_utterances = models.TextField(blank=True, help_text="One example request per line.")
+    system_prompt = models.TextField(blank=True)
+    selection_policy = models.CharField(
+        max_length=20, choices=SelectionPolicy.choices, default=SelectionPolicy.MANUAL_RANKING
+    )
+    expected_input_tokens = models.PositiveIntegerField(default=300)
+    expected_output_tokens = models.PositiveIntegerField(default=100)
+    first_token_timeout_seconds = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("10"),
+        validators=[MinValueValidator(Decimal("0.1"))],
+        help_text="Streaming: fail over when the first token takes longer than this.",
+    )
+
+    class Meta:
+        ordering = ["router", "id"]
+        constraints = [models.UniqueConstraint(fields=["router", "name"], name="unique_task_name_per_router")]
+
+    def __str__(self) -> str:
+        return f"{self.router.name}:{self.name}" if self.router_id else self.name
+
+    @property
+    def utterances(self) -> list[str]:
+        return [line.strip() for line in self.example_utterances.splitlines() if line.strip()]
+
+
+def _check_model_usable(model: LLMModel, field: str) -> None:
+    if not model.enabled:
+        raise ValidationError({field: f"Model {model.slug} is disabled in the catalog."})
+    if not model.provider.enabled:
+        raise ValidationError({field: f"Model {model.slug}'s provider {model.provider.name} is disabled."})
+
+
+class PoolEntry(models.Model):
+    task = models.ForeignKey(RouterTask, on_delete=models.CASCADE, related_name="pool")
+    model = models.ForeignKey(LLMModel, on_delete=models.PROTECT, related_name="pool_entries")
+    rank = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["task", "rank", "id"]
+        verbose_name_plural = "pool entries"
+        constraints = [models.UniqueConstraint(fields=["task", "model"], name="unique_model_per_pool")]
+
+    def __str__(self) -> str:
+        return f"{self.model_id and self.model.slug} (rank {self.rank})"
+
+    def clean(self) -> None:
+        if self.model_id:
+            _check_model_usable(self.model, "model")
+        checked = getattr(self, "pool_size_checked_by_formset", False)
+        if self.task_id and not self.pk and not checked:
+            taken = PoolEntry.objects.filter(task_id=self.task_id).count()
+            if taken >= MAX_POOL_SIZE:
+                raise ValidationError(f"A task's pool holds at most {MAX_POOL_SIZE} models.")
+
+
+class FallbackEntry(models.Model):
+    router = models.ForeignKey(Router, on_delete=models.CASCADE, related_name="fallbacks")
+    model = models.ForeignKey(LLMModel, on_delete=models.PROTECT, related_name="fallback_entries")
+    order = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["router", "order", "id"]
+        verbose_name_plural = "fallback entries"
+        constraints = [models.UniqueConstraint(fields=["router", "model"], name="unique_fallback_per_router")]
+
+    def __str__(self) -> str:
+        return f"{self.model_id and self.model.slug} (#{self.order})"
+
+    def clean(self) -> None:
+        if self.model_id:
+            _check_model_usable(self.model, "model")

@@ -1,0 +1,98 @@
+"""Tickets and the four triage steps recorded on each."""
+
+from __future__ import annotations
+
+from django.core.validators import MaxLengthValidator, MinLengthValidator
+from django.db import models
+
+from .routing import Router
+
+MAX_SUBJECT = 200
+MAX_BODY = 64 * 1024
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        TRIAGING = "triaging", "Triaging"
+        TRIAGED = "triaged", "Triaged"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+        FAILED = "failed", "Failed"
+
+    class Channel(models.TextChoices):
+        API = "api", "API"
+        WEB = "web", "Web"
+        COMPAT = "compat", "Compatibility API (/triage)"
+
+    class Tier(models.TextChoices):
+        FREE = "free", "Free"
+        PRO = "pro", "Pro"
+        BUSINESS = "business", "Business"
+        ENTERPRISE = "enterprise", "Enterprise"
+
+    subject = models.CharField(
+        max_length=MAX_SUBJECT, validators=[MinLengthValidator(1), MaxLengthValidator(MAX_SUBJECT)]
+    )
+    body = models.TextField(validators=[MaxLengthValidator(MAX_BODY)])
+    customer_tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.FREE)
+    account_id = models.CharField(max_length=64, blank=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.API)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    router = models.ForeignKey(Router, on_delete=models.PROTECT, related_name="tickets")
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    triaged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="ticket_newest_first"),
+            models.Index(fields=["status", "-created_at"], name="ticket_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+
+class TriageStep(models.Model):
+    """One subtask's run on a ticket. Re-runs add a new row; the previous one stops being current."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="steps")
+    task_name = models.CharField(max_length=100)
+    is_current = models.BooleanField(default=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    result = models.JSONField(null=True, blank=True)
+    raw_output = models.TextField(blank=True)
+    served_by = models.CharField(max_length=120, blank=True)
+    attempts = models.JSONField(default=list, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=16, decimal_places=10, default=0)
+    error = models.TextField(blank=True)
+    skip_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["ticket", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "task_name"],
+                condition=models.Q(is_current=True),
+                name="one_current_step_per_task",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} on #{self.ticket_id} ({self.status})"

@@ -1,0 +1,47 @@
+"""The audit trail: one ``ModelCall`` row per attempt the routing service makes."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from .routing import LLMModel, Router
+from .tickets import Ticket, TriageStep
+
+
+class CallOutcome(models.TextChoices):
+    OK = "ok", "OK"
+    TIMEOUT = "timeout", "Timeout"
+    RATE_LIMITED = "rate_limited", "Rate limited (429)"
+    SERVER_ERROR = "server_error", "Server error (5xx / overloaded)"
+    CONNECTION_ERROR = "connection_error", "Connection error"
+    INVALID_OUTPUT = "invalid_output", "Invalid output"
+    SKIPPED_OPEN_CIRCUIT = "skipped_open_circuit", "Skipped: circuit open"
+    SKIPPED_UNCONFIGURED = "skipped_unconfigured", "Skipped: API key not set"
+
+
+class ModelCall(models.Model):
+    router = models.ForeignKey(Router, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    task_name = models.CharField(max_length=100, blank=True)
+    model = models.ForeignKey(LLMModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    model_slug = models.CharField(max_length=120)
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="calls")
+    step = models.ForeignKey(TriageStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    started_at = models.DateTimeField()
+    latency_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=24, choices=CallOutcome.choices)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    tokens_estimated = models.BooleanField(default=False)
+    cost = models.DecimalField(max_digits=16, decimal_places=10, default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["started_at"], name="modelcall_started"),
+            models.Index(fields=["router", "task_name", "model"], name="modelcall_router_task_model"),
+            models.Index(fields=["outcome", "started_at"], name="modelcall_outcome_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_slug} {self.task_name} {self.outcome}"

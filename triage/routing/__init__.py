@@ -1,0 +1,1 @@
+"""The routing service: the only code that knows model names."""
