@@ -8,7 +8,7 @@ This module must never import the routing service (the dependency goes the other
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 Message = Mapping[str, str]
@@ -25,7 +25,6 @@ class LocalModel(Protocol):
 
 
 _models: dict[str, LocalModel] = {}
-_loaders: list[Callable[[], None]] = []
 _lock = threading.Lock()
 _loaded = False
 
@@ -38,11 +37,6 @@ def unregister_local_model(slug: str) -> None:
     _models.pop(slug, None)
 
 
-def add_loader(loader: Callable[[], None]) -> None:
-    """Register a function that registers built-in models; run once, on first lookup."""
-    _loaders.append(loader)
-
-
 def _ensure_loaded() -> None:
     global _loaded
     if _loaded:
@@ -50,8 +44,10 @@ def _ensure_loaded() -> None:
     with _lock:
         if _loaded:
             return
-        for loader in _loaders:
-            loader()
+        # Built-in models register on first lookup, so importing the app never trains anything.
+        from triage.local_models.builtin import register_builtin_models
+
+        register_builtin_models(register_local_model)
         _loaded = True
 
 
