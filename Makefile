@@ -1,0 +1,33 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test lint soak bench clean
+
+$(VENV)/.runtime: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+## make run: set up, migrate, load presets and demo data, start web + worker (Ctrl-C stops both)
+run: $(VENV)/.runtime
+	@scripts/run_dev.sh
+
+## make test: set up and run the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+test: $(VENV)/.dev
+	@backends=$$($(PY) scripts/test_backends.py) || exit 1; eval "$$backends"; \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## make lint: ruff (lint + format check) and mypy
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check triage triage_site tests bench scripts
+	$(VENV)/bin/ruff format --check triage triage_site tests bench scripts
+	DEBUG=1 $(VENV)/bin/mypy
+
+clean:
+	rm -rf var/test .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Started by `make run`: prepare the database, then run the web server and a Celery worker
+# together. Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBUG="${DEBUG:-1}"
+PY=.venv/bin/python
+PORT="${PORT:-8000}"
+
+$PY manage.py migrate --noinput
+$PY manage.py load_presets
+echo "Demo data:"
+$PY manage.py load_demo_data
+
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "Stopping web and worker..."
+  kill -TERM $(jobs -p) 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+.venv/bin/celery -A triage_site worker --pool threads --concurrency "${WORKER_CONCURRENCY:-8}" \
+  --loglevel "${LOG_LEVEL:-INFO}" &
+$PY manage.py runserver "127.0.0.1:${PORT}" --noreload &
+
+if [ -n "${DATABASE_URL:-}" ]; then db="PostgreSQL (DATABASE_URL)"; else db="SQLite in var/"; fi
+if [ -n "${REDIS_URL:-}" ]; then broker="Redis (REDIS_URL)"; else broker="file broker + database cache in var/"; fi
+cat <<MSG
+
+  Support triage is running: http://127.0.0.1:${PORT}/
+  Admin:                     http://127.0.0.1:${PORT}/admin/   (log in as demo-admin)
+  Backends: ${db}; ${broker}. Press Ctrl-C to stop.
+
+MSG
+wait -n

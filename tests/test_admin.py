@@ -1,0 +1,167 @@
+"""Django admin: every page renders for staff, nobody else gets in, bad pools get clear errors."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from triage.models import LLMModel, ModelCall, PoolEntry, Provider, Router, RouterTask, Ticket, TriageStep
+
+pytestmark = pytest.mark.django_db
+
+ADMIN_MODELS = [Provider, LLMModel, Router, RouterTask, Ticket, ModelCall]
+
+
+@pytest.fixture
+def sample_rows(presets: None) -> None:
+    router = Router.objects.get(name="triage-router")
+    ticket = Ticket.objects.create(subject="Password reset", body="How do I reset it?", router=router)
+    step = TriageStep.objects.create(ticket=ticket, task_name="classify_ticket", status="done")
+    from django.utils import timezone
+
+    ModelCall.objects.create(
+        router=router,
+        task_name="classify_ticket",
+        model=LLMModel.objects.get(slug="openai-gpt-5-nano"),
+        model_slug="openai-gpt-5-nano",
+        ticket=ticket,
+        step=step,
+        started_at=timezone.now(),
+        outcome="ok",
+    )
+
+
+def _url(model: type, view: str, *args: object) -> str:
+    return reverse(f"admin:triage_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.mark.parametrize("model", ADMIN_MODELS, ids=lambda m: m.__name__)
+def test_changelist_and_change_form_render_for_staff(
+    client: Client, staff_user: User, sample_rows: None, model: type
+) -> None:
+    client.force_login(staff_user)
+    listing = client.get(_url(model, "changelist"))
+    assert listing.status_code == 200
+    obj = model.objects.first()
+    change = client.get(_url(model, "change", obj.pk))
+    assert change.status_code == 200
+
+
+@pytest.mark.parametrize("model", [Provider, LLMModel, Router, RouterTask], ids=lambda m: m.__name__)
+def test_add_form_renders_for_staff(client: Client, staff_user: User, presets: None, model: type) -> None:
+    client.force_login(staff_user)
+    assert client.get(_url(model, "add")).status_code == 200
+
+
+@pytest.mark.parametrize("model", ADMIN_MODELS, ids=lambda m: m.__name__)
+def test_anonymous_users_are_sent_to_login(client: Client, model: type) -> None:
+    response = client.get(_url(model, "changelist"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_agents_cannot_reach_the_admin(client: Client, agent_user: User) -> None:
+    client.force_login(agent_user)
+    response = client.get(_url(Router, "changelist"))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_provider_list_says_whether_the_key_is_set_but_never_shows_it(
+    client: Client, staff_user: User, presets: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DO_MODEL_ACCESS_KEY", "doo_v1_secret_value")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    client.force_login(staff_user)
+    page = client.get(_url(Provider, "changelist")).content.decode()
+    assert "doo_v1_secret_value" not in page
+    assert "OPENAI_API_KEY is not set" in page
+    assert ">set<" in page
+
+
+def _pool_post(task: RouterTask, models: list[LLMModel]) -> dict[str, str]:
+    existing = list(task.pool.all())
+    data = {
+        "router": str(task.router_id),
+        "name": task.name,
+        "description": task.description,
+        "example_utterances": task.example_utterances,
+        "system_prompt": task.system_prompt,
+        "selection_policy": task.selection_policy,
+        "expected_input_tokens": "300",
+        "expected_output_tokens": "40",
+        "first_token_timeout_seconds": "10",
+        "pool-TOTAL_FORMS": str(len(models)),
+        "pool-INITIAL_FORMS": str(len(existing)),
+        "pool-MIN_NUM_FORMS": "0",
+        "pool-MAX_NUM_FORMS": "3",
+    }
+    for i, model in enumerate(models):
+        data[f"pool-{i}-model"] = str(model.pk)
+        data[f"pool-{i}-rank"] = str(i + 1)
+        data[f"pool-{i}-task"] = str(task.pk)
+        if i < len(existing):
+            data[f"pool-{i}-id"] = str(existing[i].pk)
+    return data
+
+
+def test_admin_shows_a_clear_error_for_a_fourth_pool_model(
+    client: Client, staff_user: User, presets: None
+) -> None:
+    client.force_login(staff_user)
+    task = RouterTask.objects.get(router__name="triage-router", name="draft_customer_reply")
+    models = list(task.pool.values_list("model", flat=True))
+    extra = list(LLMModel.objects.filter(provider__name__startswith="DigitalOcean").exclude(pk__in=models)[:2])
+    chosen = [e.model for e in task.pool.all()] + extra
+    assert len(chosen) == 4
+    response = client.post(_url(RouterTask, "change", task.pk), _pool_post(task, chosen))
+    assert response.status_code == 200
+    assert "holds at most 3 models" in response.content.decode()
+    assert task.pool.count() == 2  # nothing half-saved
+
+
+def test_admin_can_swap_a_pool_model_within_the_limit(client: Client, staff_user: User, presets: None) -> None:
+    client.force_login(staff_user)
+    task = RouterTask.objects.get(router__name="triage-router", name="draft_customer_reply")
+    llama = LLMModel.objects.get(slug="llama3.3-70b-instruct")
+    chosen = [e.model for e in task.pool.all()] + [llama]
+    response = client.post(_url(RouterTask, "change", task.pk), _pool_post(task, chosen))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert [e.model.slug for e in PoolEntry.objects.filter(task=task).order_by("rank")][-1] == llama.slug
+
+
+def test_admin_rejects_an_escalation_threshold_outside_1_to_5(
+    client: Client, staff_user: User, presets: None
+) -> None:
+    client.force_login(staff_user)
+    response = client.post(
+        _url(Router, "add"),
+        {
+            "name": "bad-threshold",
+            "escalation_threshold": "9",
+            "classifier_confidence_threshold": "0.35",
+            "classifier_encoder": "tfidf",
+            "categories": '["billing"]',
+            "affinity_ttl_seconds": "3600",
+            "request_deadline_seconds": "60",
+            "enabled": "on",
+            "tasks-TOTAL_FORMS": "0",
+            "tasks-INITIAL_FORMS": "0",
+            "fallbacks-TOTAL_FORMS": "0",
+            "fallbacks-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "less than or equal to 5" in response.content.decode()
+    assert not Router.objects.filter(name="bad-threshold").exists()
+
+
+def test_ticket_changelist_does_not_query_per_row(
+    client: Client, staff_user: User, presets: None, django_assert_max_num_queries: object
+) -> None:
+    router = Router.objects.get(name="triage-router")
+    Ticket.objects.bulk_create(Ticket(subject=f"t{i}", body="b", router=router) for i in range(60))
+    client.force_login(staff_user)
+    with django_assert_max_num_queries(12):  # type: ignore[operator]
+        assert client.get(_url(Ticket, "changelist")).status_code == 200

@@ -1,0 +1,98 @@
+"""Presets: the articles' catalog and prices, both routers, idempotent loading."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from triage.models import LLMModel, PoolEntry, Router, RouterTask
+from triage.routing.pricing import call_cost
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("slug", "output_tokens", "expected"),
+    [
+        ("openai-gpt-5-nano", 40, Decimal("0.000031")),
+        ("anthropic-claude-haiku-4.5", 30, Decimal("0.000450")),
+        ("anthropic-claude-sonnet-4.6", 150, Decimal("0.003150")),
+        ("anthropic-claude-opus-4.7", 250, Decimal("0.007750")),
+    ],
+)
+def test_preset_prices_reproduce_the_articles_per_ticket_costs(
+    presets: None, slug: str, output_tokens: int, expected: Decimal
+) -> None:
+    model = LLMModel.objects.get(slug=slug)
+    cost = call_cost(
+        input_price_per_m=model.input_price_per_m,
+        output_price_per_m=model.output_price_per_m,
+        prompt_tokens=300,
+        completion_tokens=output_tokens,
+    )
+    assert cost == expected
+
+
+def test_triage_router_has_the_articles_tasks_policies_and_pools(presets: None) -> None:
+    router = Router.objects.get(name="triage-router")
+    assert router.escalation_threshold == 4
+    tasks = {t.name: t for t in router.tasks.all()}
+    assert {name: t.selection_policy for name, t in tasks.items()} == {
+        "classify_ticket": "lowest_cost",
+        "urgency_detection": "lowest_latency",
+        "draft_customer_reply": "manual_ranking",
+        "escalate_complex_issue": "manual_ranking",
+    }
+
+    def pool(name: str) -> list[str]:
+        return [e.model.slug for e in tasks[name].pool.order_by("rank")]
+
+    assert pool("classify_ticket") == ["openai-gpt-5-nano"]
+    assert pool("urgency_detection") == ["anthropic-claude-haiku-4.5"]
+    assert pool("draft_customer_reply") == ["anthropic-claude-sonnet-4.6", "anthropic-claude-haiku-4.5"]
+    assert pool("escalate_complex_issue") == ["anthropic-claude-opus-4.7", "anthropic-claude-sonnet-4.6"]
+    fallbacks = [f.model.slug for f in router.fallbacks.order_by("order")]
+    assert fallbacks[0] == "llama3.3-70b-instruct"
+    assert all(slug.startswith("local/") for slug in fallbacks[1:]) and len(fallbacks) > 1
+
+
+def test_support_bot_router_tasks_have_precise_descriptions_and_examples(presets: None) -> None:
+    router = Router.objects.get(name="support-bot-router")
+    tasks = list(router.tasks.all())
+    assert {t.name for t in tasks} == {"general_faq", "billing_support", "technical_troubleshooting"}
+    assert all(len(t.utterances) >= 8 for t in tasks)
+    assert [f.model.slug for f in router.fallbacks.order_by("order")] == [
+        "llama3.3-70b-instruct",
+        "local/support-bot",
+    ]
+
+
+def test_every_router_ends_with_a_local_model(presets: None) -> None:
+    for router in Router.objects.all():
+        last = router.fallbacks.order_by("order").last()
+        assert last is not None and last.model.provider.is_local
+        assert last.model.input_price_per_m == 0 and last.model.output_price_per_m == 0
+
+
+def test_loading_presets_twice_changes_nothing(presets: None) -> None:
+    before = (LLMModel.objects.count(), RouterTask.objects.count(), PoolEntry.objects.count())
+    call_command("load_presets")
+    assert (LLMModel.objects.count(), RouterTask.objects.count(), PoolEntry.objects.count()) == before
+
+
+def test_loading_presets_keeps_admin_edits_unless_reset(presets: None) -> None:
+    nano = LLMModel.objects.get(slug="openai-gpt-5-nano")
+    nano.input_price_per_m = Decimal("0.07")
+    nano.save()
+    task = RouterTask.objects.get(router__name="triage-router", name="classify_ticket")
+    task.pool.all().delete()
+    call_command("load_presets")
+    nano.refresh_from_db()
+    assert nano.input_price_per_m == Decimal("0.07")
+    assert task.pool.count() == 0
+    call_command("load_presets", "--reset")
+    nano.refresh_from_db()
+    assert nano.input_price_per_m == Decimal("0.05")
+    assert [e.model.slug for e in task.pool.all()] == ["openai-gpt-5-nano"]

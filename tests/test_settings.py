@@ -1,0 +1,75 @@
+"""Settings pick their backends from the environment alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = (
+    "import json, django; from django.conf import settings as s; django.setup(); print(json.dumps({"
+    "'engine': s.DATABASES['default']['ENGINE'], 'broker': s.CELERY_BROKER_URL, "
+    "'cache': s.CACHES['default']['BACKEND'], 'session_secure': s.SESSION_COOKIE_SECURE, "
+    "'csrf_secure': s.CSRF_COOKIE_SECURE, 'debug': s.DEBUG, 'hosts': s.ALLOWED_HOSTS}))"
+)
+
+
+def _settings_with(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {
+        "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "HTTPS", "TRIAGE_DATA_DIR"}}
+    clean.update({"DJANGO_SETTINGS_MODULE": "triage_site.settings", "TRIAGE_DATA_DIR": str(tmp_path), **env})
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+    )
+
+
+def _probe(env: dict[str, str], tmp_path: Path) -> dict:
+    result = _settings_with(env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_no_environment_selects_the_embedded_default(tmp_path: Path) -> None:
+    found = _probe({"DEBUG": "1"}, tmp_path)
+    assert found["engine"] == "django.db.backends.sqlite3"
+    assert found["broker"] == "filesystem://"
+    assert found["cache"] == "django.core.cache.backends.db.DatabaseCache"
+    assert (tmp_path / "broker" / "queue").is_dir()
+
+
+def test_database_and_redis_urls_select_postgresql_and_redis(tmp_path: Path) -> None:
+    found = _probe(
+        {
+            "DEBUG": "1",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+        },
+        tmp_path,
+    )
+    assert found["engine"] == "django.db.backends.postgresql"
+    assert found["broker"] == "redis://127.0.0.1:6379/0"
+    assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+    result = _settings_with({}, tmp_path)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_defaults_are_safe(tmp_path: Path) -> None:
+    found = _probe({"SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "triage.example.com"}, tmp_path)
+    assert found["debug"] is False
+    assert found["session_secure"] is True and found["csrf_secure"] is True
+    assert found["hosts"] == ["triage.example.com"]
+
+
+@pytest.mark.parametrize("flag", ["0", "false"])
+def test_https_can_be_turned_off_for_plain_http_deployments(tmp_path: Path, flag: str) -> None:
+    found = _probe({"SECRET_KEY": "x" * 50, "HTTPS": flag}, tmp_path)
+    assert found["session_secure"] is False

@@ -1,0 +1,36 @@
+"""Writing tickets. Every door (API, browser form, /triage, demo loader) submits through here."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from triage.models import Router, Ticket
+
+
+def default_router() -> Router:
+    return Router.objects.get(name=settings.TRIAGE_DEFAULT_ROUTER)
+
+
+@transaction.atomic
+def ticket_submit(
+    *,
+    subject: str,
+    body: str,
+    channel: str = Ticket.Channel.API,
+    customer_tier: str = Ticket.Tier.FREE,
+    account_id: str = "",
+    router: Router | None = None,
+) -> Ticket:
+    """Validate and store a ticket. Raises ``ValidationError`` and stores nothing on bad input."""
+    ticket = Ticket(
+        subject=subject,
+        body=body,
+        channel=channel,
+        customer_tier=customer_tier,
+        account_id=account_id,
+        router=router or default_router(),
+    )
+    ticket.full_clean()
+    ticket.save()
+    return ticket
