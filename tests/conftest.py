@@ -10,7 +10,11 @@ from django.core.cache import cache
 @pytest.fixture(autouse=True)
 def _clean_shared_cache(request: pytest.FixtureRequest) -> None:
     # The database cache lives in the test database, so only tests that use the db can touch it.
-    if "db" in request.fixturenames or "transactional_db" in request.fixturenames or request.node.get_closest_marker("django_db"):
+    if (
+        "db" in request.fixturenames
+        or "transactional_db" in request.fixturenames
+        or request.node.get_closest_marker("django_db")
+    ):
         cache.clear()
 
 

@@ -112,7 +112,9 @@ def test_admin_shows_a_clear_error_for_a_fourth_pool_model(
     client.force_login(staff_user)
     task = RouterTask.objects.get(router__name="triage-router", name="draft_customer_reply")
     models = list(task.pool.values_list("model", flat=True))
-    extra = list(LLMModel.objects.filter(provider__name__startswith="DigitalOcean").exclude(pk__in=models)[:2])
+    extra = list(
+        LLMModel.objects.filter(provider__name__startswith="DigitalOcean").exclude(pk__in=models)[:2]
+    )
     chosen = [e.model for e in task.pool.all()] + extra
     assert len(chosen) == 4
     response = client.post(_url(RouterTask, "change", task.pk), _pool_post(task, chosen))
@@ -121,7 +123,9 @@ def test_admin_shows_a_clear_error_for_a_fourth_pool_model(
     assert task.pool.count() == 2  # nothing half-saved
 
 
-def test_admin_can_swap_a_pool_model_within_the_limit(client: Client, staff_user: User, presets: None) -> None:
+def test_admin_can_swap_a_pool_model_within_the_limit(
+    client: Client, staff_user: User, presets: None
+) -> None:
     client.force_login(staff_user)
     task = RouterTask.objects.get(router__name="triage-router", name="draft_customer_reply")
     llama = LLMModel.objects.get(slug="llama3.3-70b-instruct")

@@ -45,7 +45,11 @@ def test_queue_requires_login_and_lists_tickets(client: Client, agent_user: User
 def _backends(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "REQUIRE_SERVICES"}}
     return subprocess.run(
-        [sys.executable, "scripts/test_backends.py"], cwd=ROOT, env={**base, **env}, capture_output=True, text=True
+        [sys.executable, "scripts/test_backends.py"],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
     )
 
 
@@ -70,7 +74,9 @@ def test_test_backends_names_the_embedded_default() -> None:
 def test_ticket_message_round_trips() -> None:
     ticket = TicketText(subject="Invoice  question", body="Charged twice\n\non INV-3382", customer_tier="pro")
     parsed = parse_ticket_message(ticket_message(ticket))
-    assert parsed == TicketText(subject="Invoice question", body="Charged twice\n\non INV-3382", customer_tier="pro")
+    assert parsed == TicketText(
+        subject="Invoice question", body="Charged twice\n\non INV-3382", customer_tier="pro"
+    )
 
 
 def test_text_in_another_shape_is_a_body_without_subject() -> None:

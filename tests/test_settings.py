@@ -20,8 +20,20 @@ PROBE = (
 
 
 def _settings_with(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {
-        "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "HTTPS", "TRIAGE_DATA_DIR"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "SECRET_KEY",
+            "DEBUG",
+            "ALLOWED_HOSTS",
+            "HTTPS",
+            "TRIAGE_DATA_DIR",
+        }
+    }
     clean.update({"DJANGO_SETTINGS_MODULE": "triage_site.settings", "TRIAGE_DATA_DIR": str(tmp_path), **env})
     return subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60

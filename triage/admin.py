@@ -59,10 +59,9 @@ class LLMModelAdmin(admin.ModelAdmin):
 class PoolFormSet(forms.BaseInlineFormSet):
     """Counts the pool as it will be after this save, so the 3-model limit is one clear error."""
 
-    def _construct_form(self, i: int, **kwargs: Any) -> forms.Form:
-        form = super()._construct_form(i, **kwargs)
+    def add_fields(self, form: forms.ModelForm, index: int | None) -> None:
+        super().add_fields(form, index)
         form.instance.pool_size_checked_by_formset = True  # the formset counts deletions too
-        return form
 
     def clean(self) -> None:
         super().clean()
@@ -138,12 +137,15 @@ class RouterTaskAdmin(admin.ModelAdmin):
         return ", ".join(entry.model.slug for entry in task.pool.all())
 
 
+STEP_FIELDS = ("task_name", "is_current", "status", "served_by", "latency_ms", "cost", "skip_reason", "error")
+
+
 class TriageStepInline(admin.TabularInline):
     model = TriageStep
     extra = 0
     can_delete = False
-    fields = ["task_name", "is_current", "status", "served_by", "latency_ms", "cost", "skip_reason", "error"]
-    readonly_fields = fields
+    fields = STEP_FIELDS
+    readonly_fields = STEP_FIELDS
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -63,11 +63,15 @@ LOCAL_MODELS = {
 MODELS = [
     _model("openai-gpt-5-nano", DO_PROVIDER, "GPT-5 Nano", "0.05", "0.40", context_window=400_000),
     _model("anthropic-claude-haiku-4.5", DO_PROVIDER, "Claude Haiku 4.5", "1", "5", context_window=200_000),
-    _model("anthropic-claude-sonnet-4.6", DO_PROVIDER, "Claude Sonnet 4.6", "3", "15", context_window=200_000),
+    _model(
+        "anthropic-claude-sonnet-4.6", DO_PROVIDER, "Claude Sonnet 4.6", "3", "15", context_window=200_000
+    ),
     _model("anthropic-claude-opus-4.7", DO_PROVIDER, "Claude Opus 4.7", "5", "25", context_window=200_000),
     _model("llama3.3-70b-instruct", DO_PROVIDER, "Llama 3.3 70B Instruct", "0.65", "0.65"),
     _model("gpt-4o-mini", OPENAI_PROVIDER, "GPT-4o mini (example)", "0.15", "0.60", enabled=False),
-    _model("local/ticket-classifier", LOCAL_PROVIDER, "Local ticket classifier", "0", "0", context_window=65_536),
+    _model(
+        "local/ticket-classifier", LOCAL_PROVIDER, "Local ticket classifier", "0", "0", context_window=65_536
+    ),
     _model("local/urgency-scorer", LOCAL_PROVIDER, "Local urgency scorer", "0", "0", context_window=65_536),
     _model("local/reply-drafter", LOCAL_PROVIDER, "Local reply drafter", "0", "0", context_window=65_536),
     _model("local/brief-writer", LOCAL_PROVIDER, "Local brief writer", "0", "0", context_window=65_536),

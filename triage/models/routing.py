@@ -131,7 +131,7 @@ class Router(models.Model):
     )
     classifier_encoder = models.CharField(max_length=16, choices=Encoder.choices, default=Encoder.TFIDF)
     categories = models.JSONField(
-        default=default_categories, help_text="Ticket categories, e.g. [\"billing\", \"bug\"]."
+        default=default_categories, help_text='Ticket categories, e.g. ["billing", "bug"].'
     )
     affinity_ttl_seconds = models.PositiveIntegerField(
         default=3600, help_text="How long an affinity key stays pinned to its model."

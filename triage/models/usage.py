@@ -22,10 +22,14 @@ class CallOutcome(models.TextChoices):
 class ModelCall(models.Model):
     router = models.ForeignKey(Router, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
     task_name = models.CharField(max_length=100, blank=True)
-    model = models.ForeignKey(LLMModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    model = models.ForeignKey(
+        LLMModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
     model_slug = models.CharField(max_length=120)
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="calls")
-    step = models.ForeignKey(TriageStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    step = models.ForeignKey(
+        TriageStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
     started_at = models.DateTimeField()
     latency_ms = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=24, choices=CallOutcome.choices)

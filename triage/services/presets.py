@@ -4,6 +4,7 @@ unless asked to reset."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 
@@ -27,7 +28,15 @@ class PresetReport:
         return "Presets " + "; ".join(parts) + "."
 
 
-def _upsert(model, lookup: dict, defaults: dict, *, reset: bool, label: str, report: PresetReport):  # type: ignore[no-untyped-def]
+def _upsert(
+    model: type[Any],
+    lookup: dict[str, Any],
+    defaults: dict[str, Any],
+    *,
+    reset: bool,
+    label: str,
+    report: PresetReport,
+) -> tuple[Any, bool]:
     if reset:
         obj, created = model.objects.update_or_create(**lookup, defaults=defaults)
         (report.created if created else report.updated).append(label)
@@ -46,7 +55,12 @@ def presets_load(*, reset: bool = False) -> PresetReport:
     for spec in presets.PROVIDERS:
         fields = {k: v for k, v in spec.items() if k != "name"}
         providers[spec["name"]], _ = _upsert(
-            Provider, {"name": spec["name"]}, fields, reset=reset, label=f"provider {spec['name']}", report=report
+            Provider,
+            {"name": spec["name"]},
+            fields,
+            reset=reset,
+            label=f"provider {spec['name']}",
+            report=report,
         )
     models = {}
     for spec in presets.MODELS:
@@ -77,7 +91,9 @@ def _load_router(spec: dict, models: dict, *, reset: bool, report: PresetReport)
     if not (created or reset):
         return  # an existing router belongs to its admin now
     for position, slug in enumerate(spec["fallbacks"], start=1):
-        FallbackEntry.objects.update_or_create(router=router, model=models[slug], defaults={"order": position})
+        FallbackEntry.objects.update_or_create(
+            router=router, model=models[slug], defaults={"order": position}
+        )
     if reset:
         router.fallbacks.exclude(model__slug__in=spec["fallbacks"]).delete()
     for task_spec in spec["tasks"]:

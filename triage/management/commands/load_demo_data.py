@@ -14,7 +14,6 @@ class Command(BaseCommand):
             if login.password:
                 self.stdout.write(f"  login: {login.username} / {login.password}   (shown once)")
             else:
-                self.stdout.write(
-                    f"  login: {login.username} (exists; reset with: manage.py changepassword {login.username})"
-                )
+                hint = f"manage.py changepassword {login.username}"
+                self.stdout.write(f"  login: {login.username} (exists; reset with: {hint})")
         self.stdout.write(f"  sample tickets added: {len(tickets)}")
