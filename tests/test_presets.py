@@ -52,6 +52,9 @@ def test_triage_router_has_the_articles_tasks_policies_and_pools(presets: None) 
     assert pool("classify_ticket") == ["openai-gpt-5-nano"]
     assert pool("urgency_detection") == ["anthropic-claude-haiku-4.5"]
     assert pool("draft_customer_reply") == ["anthropic-claude-sonnet-4.6", "anthropic-claude-haiku-4.5"]
+    sonnet, haiku = tasks["draft_customer_reply"].pool.order_by("rank")
+    assert [sonnet.serves_urgency(u) for u in range(1, 6)] == [False, False, False, True, True]
+    assert [haiku.serves_urgency(u) for u in range(1, 6)] == [True, True, True, False, False]
     assert pool("escalate_complex_issue") == ["anthropic-claude-opus-4.7", "anthropic-claude-sonnet-4.6"]
     fallbacks = [f.model.slug for f in router.fallbacks.order_by("order")]
     assert fallbacks[0] == "llama3.3-70b-instruct"

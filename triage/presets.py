@@ -127,7 +127,12 @@ ROUTERS = [
                 "description": "Generate a short, professional customer-facing reply.",
                 "selection_policy": "manual_ranking",
                 "expected_output_tokens": 150,
-                "pool": ["anthropic-claude-sonnet-4.6", "anthropic-claude-haiku-4.5"],
+                # Tiered: calm tickets get Haiku, urgent ones (4+) get Sonnet: that reply goes to a
+                # churning or blocked customer.
+                "pool": [
+                    ("anthropic-claude-sonnet-4.6", {"min_urgency": 4}),
+                    ("anthropic-claude-haiku-4.5", {"max_urgency": 3}),
+                ],
                 "system_prompt": (
                     "You write a short, professional reply to a customer's support ticket: at most 4 "
                     "sentences, no placeholders such as [Name], and never claim an action the team has "

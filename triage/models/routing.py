@@ -219,6 +219,18 @@ class PoolEntry(models.Model):
     task = models.ForeignKey(RouterTask, on_delete=models.CASCADE, related_name="pool")
     model = models.ForeignKey(LLMModel, on_delete=models.PROTECT, related_name="pool_entries")
     rank = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    min_urgency = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="Tiered pools: serve only tickets with at least this urgency (empty: any ticket).",
+    )
+    max_urgency = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="Tiered pools: serve only tickets with at most this urgency (empty: any ticket).",
+    )
 
     class Meta:
         ordering = ["task", "rank", "id"]
@@ -228,9 +240,17 @@ class PoolEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.model_id and self.model.slug} (rank {self.rank})"
 
+    def serves_urgency(self, urgency: int | None) -> bool:
+        """Whether this tier serves a ticket of the given urgency (unknown urgency: every tier)."""
+        if urgency is None:
+            return True
+        return (self.min_urgency or 1) <= urgency <= (self.max_urgency or 5)
+
     def clean(self) -> None:
         if self.model_id:
             _check_model_usable(self.model, "model")
+        if self.min_urgency and self.max_urgency and self.min_urgency > self.max_urgency:
+            raise ValidationError({"max_urgency": "The maximum urgency must not be below the minimum."})
         checked = getattr(self, "pool_size_checked_by_formset", False)
         if self.task_id and not self.pk and not checked:
             taken = PoolEntry.objects.filter(task_id=self.task_id).count()

@@ -44,6 +44,9 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     triaged_at = models.DateTimeField(null=True, blank=True)
+    # How many times a worker has started triaging this ticket; caps redeliveries after crashes.
+    triage_runs = models.PositiveSmallIntegerField(default=0)
+    attention_reason = models.TextField(blank=True, help_text="Why the ticket needs attention or failed.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -80,6 +83,10 @@ class TriageStep(models.Model):
     cost = models.DecimalField(max_digits=16, decimal_places=10, default=0)
     error = models.TextField(blank=True)
     skip_reason = models.CharField(max_length=200, blank=True)
+    # Served, but not as configured: the last-resort local model after real failures, or a default.
+    degraded = models.BooleanField(default=False)
+    # A worker holds the step until this time; a crashed worker's step can be re-claimed after it.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

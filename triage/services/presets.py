@@ -110,5 +110,6 @@ def _load_router(spec: dict, models: dict, *, reset: bool, report: PresetReport)
             },
         )
         task.pool.all().delete()
-        for rank, slug in enumerate(task_spec["pool"], start=1):
-            PoolEntry.objects.create(task=task, model=models[slug], rank=rank)
+        for rank, entry in enumerate(task_spec["pool"], start=1):
+            slug, tier = entry if isinstance(entry, tuple) else (entry, {})
+            PoolEntry.objects.create(task=task, model=models[slug], rank=rank, **tier)
