@@ -1,0 +1,217 @@
+"""The routing configuration as an immutable in-process snapshot, invalidated by a shared version.
+
+Reading routers, tasks, pools and the catalog from the database on every request would cost a
+query per decision; instead each process keeps one :class:`Snapshot` built from the database and
+tags it with the *configuration version* held in the shared cache. Saving or deleting any routing
+row bumps that version (``post_save`` / ``post_delete`` signals below), and the service compares
+the version on every request inside the same ``get_many`` that reads breaker state, so an admin
+edit takes effect on the next request in every process, at no extra cache round-trip.
+
+Staleness bound: none beyond the request in flight. Writes that bypass signals
+(``QuerySet.update``, ``bulk_create``, raw SQL) must call :func:`config_bump_version` themselves.
+
+This module never calls a model and never writes routing rows.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+from triage.models import FallbackEntry, LLMModel, PoolEntry, Provider, Router, RouterTask
+
+CONFIG_VERSION_KEY = "routing:config-version"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A catalog entry with what the router needs of its provider, frozen."""
+
+    id: int
+    slug: str
+    provider_id: int
+    provider_name: str
+    is_local: bool
+    base_url: str
+    api_key_env: str
+    timeout_seconds: float
+    input_price_per_m: Decimal
+    output_price_per_m: Decimal
+    supports_json_mode: bool
+    usable: bool  # the model and its provider are both enabled
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    id: int
+    name: str
+    description: str
+    utterances: tuple[str, ...]
+    system_prompt: str
+    policy: str
+    expected_input_tokens: int
+    expected_output_tokens: int
+    first_token_timeout_seconds: float
+    pool: tuple[tuple[int, ModelSpec], ...]  # (rank, model), in rank order
+
+
+@dataclass(frozen=True)
+class RouterSpec:
+    id: int
+    name: str
+    enabled: bool
+    confidence_threshold: float
+    encoder: str
+    affinity_ttl_seconds: int
+    deadline_seconds: float
+    tasks: dict[str, TaskSpec]
+    fallbacks: tuple[ModelSpec, ...]
+    # every model this router can name (pools + fallbacks), for one get_many of their health
+    model_ids: tuple[int, ...]
+
+
+@dataclass
+class Snapshot:
+    version: str | None
+    routers_by_name: dict[str, RouterSpec]
+    routers_by_id: dict[int, RouterSpec]
+    models_by_id: dict[int, ModelSpec]
+    local_catalog: tuple[ModelSpec, ...]  # enabled local models, for the last resort
+    # per-process caches that live exactly as long as this configuration
+    derived: dict[Any, Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_current: Snapshot | None = None
+_build_lock = threading.Lock()
+
+
+def _model_spec(model: LLMModel) -> ModelSpec:
+    provider = model.provider
+    return ModelSpec(
+        id=model.pk,
+        slug=model.slug,
+        provider_id=provider.pk,
+        provider_name=provider.name,
+        is_local=provider.is_local,
+        base_url=provider.base_url,
+        api_key_env=provider.api_key_env,
+        timeout_seconds=float(provider.timeout_seconds),
+        input_price_per_m=Decimal(model.input_price_per_m),
+        output_price_per_m=Decimal(model.output_price_per_m),
+        supports_json_mode=model.supports_json_mode,
+        usable=model.enabled and provider.enabled,
+    )
+
+
+def snapshot_build(version: str | None) -> Snapshot:
+    """Read the whole routing configuration (a handful of queries) into a frozen snapshot."""
+    models = {m.pk: _model_spec(m) for m in LLMModel.objects.select_related("provider")}
+    pools: dict[int, list[tuple[int, ModelSpec]]] = {}
+    for entry in PoolEntry.objects.order_by("task_id", "rank", "id").values_list("task_id", "rank", "model_id"):
+        task_id, rank, model_id = entry
+        pools.setdefault(task_id, []).append((rank, models[model_id]))
+    fallbacks: dict[int, list[ModelSpec]] = {}
+    for router_id, model_id in FallbackEntry.objects.order_by("router_id", "order", "id").values_list(
+        "router_id", "model_id"
+    ):
+        fallbacks.setdefault(router_id, []).append(models[model_id])
+    tasks: dict[int, dict[str, TaskSpec]] = {}
+    for task in RouterTask.objects.order_by("router_id", "id"):
+        tasks.setdefault(task.router_id, {})[task.name] = TaskSpec(
+            id=task.pk,
+            name=task.name,
+            description=task.description,
+            utterances=tuple(task.utterances),
+            system_prompt=task.system_prompt,
+            policy=task.selection_policy,
+            expected_input_tokens=task.expected_input_tokens,
+            expected_output_tokens=task.expected_output_tokens,
+            first_token_timeout_seconds=float(task.first_token_timeout_seconds),
+            pool=tuple(pools.get(task.pk, [])),
+        )
+    routers: dict[int, RouterSpec] = {}
+    for router in Router.objects.all():
+        router_tasks = tasks.get(router.pk, {})
+        router_fallbacks = tuple(fallbacks.get(router.pk, []))
+        ids = {m.id for t in router_tasks.values() for _, m in t.pool} | {m.id for m in router_fallbacks}
+        routers[router.pk] = RouterSpec(
+            id=router.pk,
+            name=router.name,
+            enabled=router.enabled,
+            confidence_threshold=float(router.classifier_confidence_threshold),
+            encoder=router.classifier_encoder,
+            affinity_ttl_seconds=router.affinity_ttl_seconds,
+            deadline_seconds=float(router.request_deadline_seconds),
+            tasks=router_tasks,
+            fallbacks=router_fallbacks,
+            model_ids=tuple(sorted(ids)),
+        )
+    local_catalog = tuple(m for m in models.values() if m.is_local and m.usable)
+    return Snapshot(
+        version=version,
+        routers_by_name={r.name: r for r in routers.values()},
+        routers_by_id=routers,
+        models_by_id=models,
+        local_catalog=local_catalog,
+    )
+
+
+def snapshot_current() -> Snapshot:
+    """The snapshot this process holds (built on first use). No I/O once built."""
+    snap = _current
+    if snap is None:
+        snap = snapshot_refresh(config_version_read())
+    return snap
+
+
+def snapshot_refresh(version: str | None) -> Snapshot:
+    """Rebuild the snapshot for ``version`` unless another thread already did."""
+    global _current
+    with _build_lock:
+        if _current is not None and version is not None and _current.version == version:
+            return _current
+        if version is None:
+            version = config_version_read()
+        _current = snapshot_build(version)
+        return _current
+
+
+def config_version_read() -> str:
+    """The shared version, created when the cache has none (first start, or after a flush)."""
+    version = cache.get(CONFIG_VERSION_KEY)
+    if version is None:
+        cache.add(CONFIG_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        version = cache.get(CONFIG_VERSION_KEY)
+    return str(version)
+
+
+def config_bump_version(**_: Any) -> None:
+    """Make every process rebuild its snapshot on its next request.
+
+    Bumped at once (this process, inside the transaction, sees its own edit) and again on commit,
+    so a process that rebuilt between the two from not-yet-committed data can't keep it.
+    """
+    _set_new_version()
+    transaction.on_commit(_set_new_version)
+
+
+def _set_new_version() -> None:
+    cache.set(CONFIG_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+_ROUTING_MODELS = (Provider, LLMModel, Router, RouterTask, PoolEntry, FallbackEntry)
+
+
+def connect_signals() -> None:
+    for model in _ROUTING_MODELS:
+        uid = f"routing-config-version-{model.__name__}"
+        post_save.connect(config_bump_version, sender=model, dispatch_uid=uid + "-save")
+        post_delete.connect(config_bump_version, sender=model, dispatch_uid=uid + "-delete")
