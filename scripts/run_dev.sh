@@ -20,7 +20,8 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-.venv/bin/celery -A triage_site worker --pool threads --concurrency "${WORKER_CONCURRENCY:-8}" \
+# --beat runs the periodic sweep that re-enqueues tickets stuck after a crash.
+.venv/bin/celery -A triage_site worker --beat --pool threads --concurrency "${WORKER_CONCURRENCY:-16}" \
   --loglevel "${LOG_LEVEL:-INFO}" &
 $PY manage.py runserver "127.0.0.1:${PORT}" --noreload &
 

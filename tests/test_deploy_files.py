@@ -12,7 +12,7 @@ SERVICES = COMPOSE["services"]
 
 
 def test_every_service_has_an_image_or_a_build() -> None:
-    assert set(SERVICES) == {"postgres", "redis", "migrate", "web", "worker"}
+    assert set(SERVICES) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
     for name, service in SERVICES.items():
         assert "image" in service or "build" in service, name
 
@@ -46,6 +46,11 @@ def test_web_runs_gunicorn_and_worker_runs_celery_with_an_io_pool() -> None:
     worker = SERVICES["worker"]["command"]
     assert worker[:4] == ["celery", "-A", "triage_site", "worker"]
     assert worker[worker.index("--pool") + 1] in {"threads", "gevent", "eventlet"}
+
+
+def test_beat_schedules_the_stuck_ticket_sweep() -> None:
+    assert SERVICES["beat"]["command"][:4] == ["celery", "-A", "triage_site", "beat"]
+    assert "DATABASE_URL" in SERVICES["beat"]["environment"]
 
 
 def test_dockerfile_installs_requirements_and_collects_static() -> None:

@@ -19,6 +19,7 @@ env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
 DATA_DIR = Path(env.str("TRIAGE_DATA_DIR", default=str(BASE_DIR / "var")))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
@@ -80,7 +81,6 @@ if DATABASE_URL:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -108,6 +108,7 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = REDIS_URL
+    # Longer than the task's hard time limit, so a running task is never handed to a second worker.
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
     CACHES = {
@@ -134,6 +135,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-tickets": {"task": "triage.pipeline.tasks.sweep_stuck_tickets_task", "schedule": 60.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Auth, i18n, static --------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -191,3 +196,10 @@ LOGGING = {
 # --- Product settings ---------------------------------------------------------------------
 # Name of the router tickets use when a request names none.
 TRIAGE_DEFAULT_ROUTER = env.str("TRIAGE_DEFAULT_ROUTER", default="triage-router")
+# A worker holds a step this long; a crashed worker's step is re-claimed after it expires.
+TRIAGE_STEP_LEASE_SECONDS = env.int("TRIAGE_STEP_LEASE_SECONDS", default=150)
+# Redeliveries of one ticket's triage (after crashes) before it is marked failed.
+TRIAGE_MAX_RUNS = env.int("TRIAGE_MAX_RUNS", default=3)
+# Soft time limit of one ticket's triage task; the hard limit is 60 s later. Both stay well under
+# the broker's visibility timeout (3600 s).
+TRIAGE_TASK_SOFT_TIME_LIMIT = env.int("TRIAGE_TASK_SOFT_TIME_LIMIT", default=600)
