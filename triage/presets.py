@@ -5,7 +5,9 @@ Prices are the articles' published DigitalOcean serverless inference rates per 1
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 
 DO_PROVIDER = "DigitalOcean Serverless Inference"
 OPENAI_PROVIDER = "OpenAI"
@@ -228,28 +230,5 @@ ROUTERS = [
 ]
 
 # The triage article's seven sample tickets, loaded as demo data by ``make run``.
-SAMPLE_TICKETS = [
-    {"subject": "Password reset", "body": "How do I reset my password?"},
-    {"subject": "Invoice question", "body": "Why was I charged twice on invoice INV-3382?"},
-    {
-        "subject": "This is ridiculous",
-        "body": "Third time this week your dashboard has gone down during our standup. "
-        "We're seriously evaluating alternatives.",
-    },
-    {"subject": "Dashboard weird", "body": "the dashboard is weird since yesterday"},
-    {
-        "subject": "Production outage",
-        "body": "Our team has been unable to access the dashboard since 09:14 UTC. ~200 internal users "
-        "blocked. Logs attached show 502s from the API gateway, traced to...",
-        "customer_tier": "enterprise",
-    },
-    {
-        "subject": "Feature request + complaint",
-        "body": "Can you add bulk export? Also the existing export is too slow and crashes on >10k rows.",
-    },
-    {
-        "subject": "API auth",
-        "body": "Getting 401s after rotating my key. Following the docs at /auth/rotate but the new key "
-        "returns invalid.",
-    },
-]
+SAMPLE_TICKETS_FILE = Path(__file__).resolve().parent / "fixtures" / "sample_tickets.json"
+SAMPLE_TICKETS: list[dict[str, str]] = json.loads(SAMPLE_TICKETS_FILE.read_text())

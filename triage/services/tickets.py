@@ -33,4 +33,13 @@ def ticket_submit(
     )
     ticket.full_clean()
     ticket.save()
+    ticket_enqueue(ticket)
     return ticket
+
+
+def ticket_enqueue(ticket: Ticket) -> None:
+    """Hand the ticket to a worker once the surrounding transaction commits."""
+    from triage.pipeline.tasks import triage_ticket_task
+
+    ticket_id = ticket.pk
+    transaction.on_commit(lambda: triage_ticket_task.delay(ticket_id))

@@ -1,0 +1,105 @@
+"""Step rows: create, claim with a lease, complete, skip, fail. The crash-safety lives here.
+
+A step that is ``done`` (or ``skipped``/``failed``) is never run again unless an agent asks for a
+re-run, which makes a new current row and keeps the old one as history.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from triage.models import Ticket, TriageStep
+from triage.pipeline.subtasks import ALL_STEPS
+
+FINISHED = (TriageStep.Status.DONE, TriageStep.Status.SKIPPED, TriageStep.Status.FAILED)
+
+
+def step_lease() -> timedelta:
+    return timedelta(seconds=settings.TRIAGE_STEP_LEASE_SECONDS)
+
+
+def steps_ensure(ticket: Ticket) -> dict[str, TriageStep]:
+    """The current step row of each subtask, creating pending rows that are missing."""
+    existing = {s.task_name: s for s in ticket.steps.filter(is_current=True)}
+    missing = [TriageStep(ticket=ticket, task_name=name) for name in ALL_STEPS if name not in existing]
+    if missing:
+        TriageStep.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {s.task_name: s for s in ticket.steps.filter(is_current=True)}
+    return existing
+
+
+def step_claim(step: TriageStep) -> bool:
+    """Take the step for this worker: pending, or running under a lease that has expired."""
+    now = timezone.now()
+    claimed = TriageStep.objects.filter(
+        Q(status=TriageStep.Status.PENDING)
+        | Q(status=TriageStep.Status.RUNNING, lease_expires_at__lt=now)
+        | Q(status=TriageStep.Status.RUNNING, lease_expires_at__isnull=True),
+        pk=step.pk,
+    ).update(status=TriageStep.Status.RUNNING, started_at=now, lease_expires_at=now + step_lease())
+    if claimed:
+        step.refresh_from_db()
+    return bool(claimed)
+
+
+def step_complete(
+    step: TriageStep,
+    *,
+    result: dict[str, Any],
+    raw_output: str,
+    served_by: str,
+    attempts: list[dict[str, Any]],
+    latency_ms: int,
+    prompt_tokens: int,
+    completion_tokens: int,
+    cost: Any,
+    degraded: bool,
+    status: str = TriageStep.Status.DONE,
+    error: str = "",
+) -> None:
+    step.status = status
+    step.result = result
+    step.raw_output = raw_output[:20_000]
+    step.served_by = served_by
+    step.attempts = attempts
+    step.latency_ms = latency_ms
+    step.prompt_tokens = prompt_tokens
+    step.completion_tokens = completion_tokens
+    step.cost = cost
+    step.degraded = degraded
+    step.error = error
+    step.finished_at = timezone.now()
+    step.lease_expires_at = None
+    step.save()
+
+
+def step_skip(step: TriageStep, *, reason: str) -> None:
+    TriageStep.objects.filter(pk=step.pk).exclude(status__in=FINISHED).update(
+        status=TriageStep.Status.SKIPPED,
+        skip_reason=reason,
+        finished_at=timezone.now(),
+        lease_expires_at=None,
+    )
+    step.refresh_from_db()
+
+
+def step_fail(step: TriageStep, *, error: str, attempts: list[dict[str, Any]]) -> None:
+    step.status = TriageStep.Status.FAILED
+    step.error = error[:5000]
+    step.attempts = attempts
+    step.finished_at = timezone.now()
+    step.lease_expires_at = None
+    step.save()
+
+
+@transaction.atomic
+def steps_reset(ticket: Ticket, names: list[str]) -> None:
+    """Retire the current rows of ``names`` (kept as history) and add fresh pending ones."""
+    ticket.steps.filter(is_current=True, task_name__in=names).update(is_current=False)
+    TriageStep.objects.bulk_create([TriageStep(ticket=ticket, task_name=name) for name in names])

@@ -1,0 +1,23 @@
+"""Celery entry points only: each is a door to one service function."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from triage.pipeline.triage import tickets_sweep_stuck, triage_ticket
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.TRIAGE_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.TRIAGE_TASK_SOFT_TIME_LIMIT + 60,
+)
+def triage_ticket_task(ticket_id: int) -> None:
+    triage_ticket(ticket_id=ticket_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_stuck_tickets_task() -> None:
+    tickets_sweep_stuck()

@@ -1,0 +1,236 @@
+"""Orchestration of one ticket's triage: the critical path is urgency, then the slower of reply and
+brief; classification runs beside urgency. Safe to run twice for the same ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from triage.models import LLMModel, Provider, RouterTask, Ticket, TriageStep
+from triage.pipeline.steps import (
+    FINISHED,
+    step_claim,
+    step_complete,
+    step_fail,
+    step_lease,
+    step_skip,
+    steps_ensure,
+    steps_reset,
+)
+from triage.pipeline.subtasks import (
+    ALL_STEPS,
+    BRIEF,
+    CLASSIFY,
+    DEFAULT_URGENCY,
+    REPLY,
+    URGENCY,
+    escalation_decision,
+    subtask_for,
+    subtask_messages,
+)
+from triage.routing import RouteResult, RoutingError, route
+
+log = logging.getLogger(__name__)
+
+# Outcomes that mean "this model was never really tried", so falling back past them is not a failure.
+_NOT_TRIED = {"skipped_unconfigured"}
+
+
+def triage_ticket(*, ticket_id: int) -> None:
+    """Run every current step of the ticket that isn't finished, then settle the ticket's status."""
+    ticket = ticket_start(ticket_id)
+    if ticket is None:
+        return
+    steps = steps_ensure(ticket)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"ticket-{ticket_id}") as pool:
+        classify = pool.submit(_in_thread, step_run, ticket, steps[CLASSIFY])
+        urgency_step = step_run(ticket, steps[URGENCY])
+        urgency = urgency_step.result if urgency_step.result else dict(DEFAULT_URGENCY)
+        reply = pool.submit(_in_thread, step_run, ticket, steps[REPLY], urgency=int(urgency["score"]))
+        escalate, reason = escalation_decision(urgency=urgency, threshold=ticket.router.escalation_threshold)
+        if escalate:
+            step_run(ticket, steps[BRIEF], urgency=int(urgency["score"]))
+        else:
+            step_skip(steps[BRIEF], reason=reason)
+        _wait(classify, reply)
+    ticket_settle(ticket)
+
+
+def _in_thread(func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run ``func`` in a helper thread with its own database connection, closed afterwards."""
+    try:
+        return func(*args, **kwargs)
+    finally:
+        connection.close()
+
+
+def _wait(*futures: Future[Any]) -> None:
+    for future in futures:
+        future.result()
+
+
+def ticket_start(ticket_id: int) -> Ticket | None:
+    """Mark the ticket triaging and count the run; None when it's gone or over the redelivery cap."""
+    close_old_connections()
+    updated = Ticket.objects.filter(
+        pk=ticket_id, status__in=[Ticket.Status.QUEUED, Ticket.Status.TRIAGING]
+    ).update(triage_runs=F("triage_runs") + 1, status=Ticket.Status.TRIAGING, updated_at=timezone.now())
+    if not updated:
+        log.info("ticket %s is gone or already settled; nothing to triage", ticket_id)
+        return None
+    ticket = Ticket.objects.select_related("router").get(pk=ticket_id)
+    if ticket.triage_runs > settings.TRIAGE_MAX_RUNS:
+        ticket_fail(
+            ticket, reason=f"gave up after {ticket.triage_runs - 1} attempts to triage (worker crashes?)"
+        )
+        return None
+    return ticket
+
+
+def step_run(ticket: Ticket, step: TriageStep, *, urgency: int | None = None) -> TriageStep:
+    """Run one step unless it is finished; wait out another worker's live lease instead of racing it."""
+    step.refresh_from_db()
+    while step.status not in FINISHED:
+        if step_claim(step):
+            _step_execute(ticket, step, urgency=urgency)
+            break
+        time.sleep(0.5)  # another worker holds the lease; it finishes or the lease expires
+        step.refresh_from_db()
+    return step
+
+
+def _step_execute(ticket: Ticket, step: TriageStep, *, urgency: int | None) -> None:
+    task = RouterTask.objects.get(router=ticket.router, name=step.task_name)
+    subtask = subtask_for(step.task_name, ticket.router)
+    messages = subtask_messages(system_prompt=task.system_prompt, router=ticket.router, ticket=ticket)
+    try:
+        result = route(
+            ticket.router,
+            messages,
+            task=step.task_name,
+            validator=subtask.validator,
+            json_mode=True,
+            ticket_id=ticket.pk,
+            step_id=step.pk,
+            max_tokens=subtask.max_tokens,
+            urgency=urgency,
+        )
+    except RoutingError as exc:
+        attempts = [asdict(a) for a in exc.attempts]
+        if step.task_name == URGENCY:
+            step_complete(
+                step,
+                result=dict(DEFAULT_URGENCY),
+                raw_output="",
+                served_by="",
+                attempts=attempts,
+                latency_ms=sum(a["latency_ms"] for a in attempts),
+                prompt_tokens=0,
+                completion_tokens=0,
+                cost=0,
+                degraded=True,
+                status=TriageStep.Status.FAILED,
+                error=f"every model failed; urgency defaulted to 3. {exc}",
+            )
+        else:
+            step_fail(step, error=str(exc), attempts=attempts)
+        return
+    step_complete(
+        step,
+        result=result.parsed,
+        raw_output=result.content,
+        served_by=result.served_by,
+        attempts=[asdict(a) for a in result.attempts],
+        latency_ms=result.latency_ms,
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        cost=result.cost,
+        degraded=served_by_last_resort_after_failures(result),
+    )
+
+
+def served_by_last_resort_after_failures(result: RouteResult) -> bool:
+    """True when configured models really failed and a local model answered instead."""
+    real_failures = [a for a in result.attempts[:-1] if a.outcome not in _NOT_TRIED]
+    if not real_failures:
+        return False
+    return LLMModel.objects.filter(slug=result.served_by, provider__kind=Provider.Kind.LOCAL).exists()
+
+
+def ticket_settle(ticket: Ticket) -> None:
+    """Set the final status from the current steps, with the reason shown to agents."""
+    steps = list(ticket.steps.filter(is_current=True))
+    unfinished = [s.task_name for s in steps if s.status not in FINISHED]
+    if unfinished:
+        return  # another run is still on it
+    failed = [s for s in steps if s.status == TriageStep.Status.FAILED and s.task_name != URGENCY]
+    degraded = [s for s in steps if s.degraded]
+    if failed:
+        status = Ticket.Status.FAILED
+        reason = "; ".join(f"{s.task_name} could not be served: {s.error[:300]}" for s in failed)
+    elif degraded:
+        status = Ticket.Status.NEEDS_ATTENTION
+        reason = "; ".join(_degraded_reason(s) for s in degraded)
+    else:
+        status, reason = Ticket.Status.TRIAGED, ""
+    Ticket.objects.filter(pk=ticket.pk).update(
+        status=status, attention_reason=reason, triaged_at=timezone.now(), updated_at=timezone.now()
+    )
+
+
+def _degraded_reason(step: TriageStep) -> str:
+    if step.task_name == URGENCY and step.status == TriageStep.Status.FAILED:
+        return "urgency could not be scored by any model; defaulted to 3"
+    return f"{step.task_name}: configured models failed, answered by the local fallback {step.served_by}"
+
+
+def ticket_fail(ticket: Ticket, *, reason: str) -> None:
+    Ticket.objects.filter(pk=ticket.pk).update(
+        status=Ticket.Status.FAILED, attention_reason=reason, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def ticket_retriage(*, ticket: Ticket, step: str | None = None) -> Ticket:
+    """Re-run one step or all of them; earlier results stay in the step history."""
+    from triage.pipeline.tasks import triage_ticket_task
+
+    if step is not None and step not in ALL_STEPS:
+        raise ValueError(f"unknown step {step!r}; choose one of {', '.join(ALL_STEPS)}")
+    names = [step] if step else list(ALL_STEPS)
+    if step == URGENCY:
+        names = [URGENCY, REPLY, BRIEF]  # the reply tier and the escalation decision follow urgency
+    steps_reset(ticket, names)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        status=Ticket.Status.QUEUED, triage_runs=0, attention_reason="", updated_at=timezone.now()
+    )
+    transaction.on_commit(lambda: triage_ticket_task.delay(ticket.pk))
+    ticket.refresh_from_db()
+    return ticket
+
+
+def tickets_sweep_stuck() -> list[int]:
+    """Re-enqueue tickets left ``triaging`` or ``queued`` past a lease (a lost message or dead worker)."""
+    from triage.pipeline.tasks import triage_ticket_task
+
+    cutoff = timezone.now() - 2 * step_lease()
+    stuck = list(
+        Ticket.objects.filter(
+            status__in=[Ticket.Status.TRIAGING, Ticket.Status.QUEUED], updated_at__lt=cutoff
+        ).values_list("pk", flat=True)[:500]
+    )
+    for ticket_id in stuck:
+        Ticket.objects.filter(pk=ticket_id).update(updated_at=timezone.now())
+        triage_ticket_task.delay(ticket_id)
+    if stuck:
+        log.warning("re-enqueued %d stuck tickets", len(stuck))
+    return stuck

@@ -1,0 +1,57 @@
+"""A ticket's triage result in the triage article's response shape (used by /triage and the CLI)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from triage.models import Ticket, TriageStep
+from triage.pipeline.subtasks import ALL_STEPS, BRIEF, CLASSIFY, REPLY, URGENCY
+
+SETTLED = (Ticket.Status.TRIAGED, Ticket.Status.NEEDS_ATTENTION, Ticket.Status.FAILED)
+
+
+def current_steps(ticket: Ticket) -> dict[str, TriageStep]:
+    return {s.task_name: s for s in ticket.steps.filter(is_current=True)}
+
+
+def ticket_triage_result(ticket: Ticket, steps: dict[str, TriageStep] | None = None) -> dict[str, Any]:
+    """The article's shape: category, urgency{score, sentiment, escalation_risk, reason}, reply,
+    escalation_summary and routes."""
+    steps = steps if steps is not None else current_steps(ticket)
+
+    def result(name: str) -> dict[str, Any]:
+        step = steps.get(name)
+        return step.result if step is not None and isinstance(step.result, dict) else {}
+
+    urgency = result(URGENCY)
+    brief = result(BRIEF)
+    routes = []
+    for name in ALL_STEPS:
+        step = steps.get(name)
+        if step is None or step.status != TriageStep.Status.DONE:
+            continue
+        routes.append(
+            {
+                "task": name,
+                "latency_ms": step.latency_ms or 0,
+                "mode": "router",
+                "selected_model": step.served_by,
+                "prompt_tokens": step.prompt_tokens,
+                "completion_tokens": step.completion_tokens,
+                "total_tokens": step.prompt_tokens + step.completion_tokens,
+            }
+        )
+    return {
+        "ticket_id": ticket.pk,
+        "status": ticket.status,
+        "category": result(CLASSIFY).get("category"),
+        "urgency": {
+            "score": urgency.get("score"),
+            "sentiment": urgency.get("sentiment"),
+            "escalation_risk": urgency.get("escalation_risk"),
+            "reason": urgency.get("reason"),
+        },
+        "reply": result(REPLY).get("reply"),
+        "escalation_summary": brief.get("summary") if brief else None,
+        "routes": routes,
+    }
