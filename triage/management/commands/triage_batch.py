@@ -111,7 +111,8 @@ def _one_ticket_text(result: dict[str, Any]) -> str:
     lines = [
         f"\n[{result['ticket_index']}] {result['subject']}  ({result['status']})",
         f"  category: {result['category']}",
-        f"  urgency:  {urgency['score']} ({urgency['sentiment']}), escalation risk: {urgency['escalation_risk']}",
+        f"  urgency:  {urgency['score']} ({urgency['sentiment']}), escalation risk: "
+        f"{urgency['escalation_risk']}",
         f"  reply:    {_line(result['reply'])}",
         f"  brief:    {_line(result['escalation_summary']) if result['escalation_summary'] else '-'}",
         "  routes:   "
