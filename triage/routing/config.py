@@ -49,6 +49,20 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+class PoolSpec:
+    rank: int
+    model: ModelSpec
+    min_urgency: int | None = None
+    max_urgency: int | None = None
+
+    def serves_urgency(self, urgency: int | None) -> bool:
+        """Tiered pools: unknown urgency is served by every tier."""
+        if urgency is None:
+            return True
+        return (self.min_urgency or 1) <= urgency <= (self.max_urgency or 5)
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     id: int
     name: str
@@ -59,7 +73,7 @@ class TaskSpec:
     expected_input_tokens: int
     expected_output_tokens: int
     first_token_timeout_seconds: float
-    pool: tuple[tuple[int, ModelSpec], ...]  # (rank, model), in rank order
+    pool: tuple[PoolSpec, ...]  # in rank order
 
 
 @dataclass(frozen=True)
@@ -114,10 +128,12 @@ def _model_spec(model: LLMModel) -> ModelSpec:
 def snapshot_build(version: str | None) -> Snapshot:
     """Read the whole routing configuration (a handful of queries) into a frozen snapshot."""
     models = {m.pk: _model_spec(m) for m in LLMModel.objects.select_related("provider")}
-    pools: dict[int, list[tuple[int, ModelSpec]]] = {}
-    for entry in PoolEntry.objects.order_by("task_id", "rank", "id").values_list("task_id", "rank", "model_id"):
-        task_id, rank, model_id = entry
-        pools.setdefault(task_id, []).append((rank, models[model_id]))
+    pools: dict[int, list[PoolSpec]] = {}
+    entries = PoolEntry.objects.order_by("task_id", "rank", "id").values_list(
+        "task_id", "rank", "model_id", "min_urgency", "max_urgency"
+    )
+    for task_id, rank, model_id, min_urgency, max_urgency in entries:
+        pools.setdefault(task_id, []).append(PoolSpec(rank, models[model_id], min_urgency, max_urgency))
     fallbacks: dict[int, list[ModelSpec]] = {}
     for router_id, model_id in FallbackEntry.objects.order_by("router_id", "order", "id").values_list(
         "router_id", "model_id"
@@ -141,7 +157,7 @@ def snapshot_build(version: str | None) -> Snapshot:
     for router in Router.objects.all():
         router_tasks = tasks.get(router.pk, {})
         router_fallbacks = tuple(fallbacks.get(router.pk, []))
-        ids = {m.id for t in router_tasks.values() for _, m in t.pool} | {m.id for m in router_fallbacks}
+        ids = {e.model.id for t in router_tasks.values() for e in t.pool} | {m.id for m in router_fallbacks}
         routers[router.pk] = RouterSpec(
             id=router.pk,
             name=router.name,

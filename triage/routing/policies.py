@@ -5,17 +5,20 @@
   rank order until every model in the pool has enough samples; a model that failed recently goes last;
 - ``manual_ranking``: the admin's rank order.
 
+Tiered pools: entries with a min/max urgency only serve requests whose urgency falls in range
+(requests with no urgency are served by every entry).
+
 Pure functions over frozen config and the shared state already read; never any I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from triage.models import SelectionPolicy
 from triage.routing.breaker import Health, failed_recently
-from triage.routing.config import ModelSpec, TaskSpec
+from triage.routing.config import ModelSpec, PoolSpec, TaskSpec
 from triage.routing.latency import LatencyRecord, latency_estimate
 from triage.routing.pricing import call_cost
 
@@ -29,24 +32,24 @@ def expected_cost(model: ModelSpec, task: TaskSpec) -> Decimal:
     )
 
 
-def order_lowest_cost(task: TaskSpec) -> list[ModelSpec]:
-    ranked = sorted(enumerate(task.pool), key=lambda item: (expected_cost(item[1][1], task), item[1][0], item[0]))
-    return [model for _, (_, model) in ranked]
+def order_lowest_cost(task: TaskSpec, pool: Sequence[PoolSpec]) -> list[ModelSpec]:
+    ranked = sorted(enumerate(pool), key=lambda item: (expected_cost(item[1].model, task), item[1].rank, item[0]))
+    return [entry.model for _, entry in ranked]
 
 
-def order_manual(task: TaskSpec) -> list[ModelSpec]:
-    return [model for _, model in task.pool]
+def order_manual(pool: Sequence[PoolSpec]) -> list[ModelSpec]:
+    return [entry.model for entry in pool]
 
 
 def order_lowest_latency(
-    task: TaskSpec,
+    pool: Sequence[PoolSpec],
     *,
     latency: Mapping[int, LatencyRecord | None],
     health: Mapping[int, Health | None],
     now: float,
     streaming: bool,
 ) -> list[ModelSpec]:
-    ranked = [model for _, model in task.pool]
+    ranked = [entry.model for entry in pool]
     estimates = {m.id: latency_estimate(latency.get(m.id), streaming=streaming) for m in ranked}
     if all(value is not None for value in estimates.values()):
         position = {m.id: i for i, m in enumerate(ranked)}
@@ -62,12 +65,14 @@ def select_candidates(
     health: Mapping[int, Health | None],
     now: float,
     streaming: bool = False,
+    urgency: int | None = None,
 ) -> list[ModelSpec]:
-    """The task's usable pool models in the order its policy wants them tried."""
+    """The task's usable pool models (of the tier serving ``urgency``) in the policy's order."""
+    pool = [entry for entry in task.pool if entry.serves_urgency(urgency)]
     if task.policy == SelectionPolicy.LOWEST_COST:
-        ordered = order_lowest_cost(task)
+        ordered = order_lowest_cost(task, pool)
     elif task.policy == SelectionPolicy.LOWEST_LATENCY:
-        ordered = order_lowest_latency(task, latency=latency, health=health, now=now, streaming=streaming)
+        ordered = order_lowest_latency(pool, latency=latency, health=health, now=now, streaming=streaming)
     else:
-        ordered = order_manual(task)
+        ordered = order_manual(pool)
     return [model for model in ordered if model.usable]

@@ -167,7 +167,7 @@ def _state_keys(snapshot: Snapshot, router: RouterSpec) -> tuple[list[str], list
             (task.id, model.id, latency.latency_key(task.id, model.id))
             for task in router.tasks.values()
             if task.policy == "lowest_latency"
-            for _, model in task.pool
+            for model in (entry.model for entry in task.pool)
         ]
         keys = (health_keys, latency_keys)
         snapshot.derived[cache_key] = keys
@@ -228,12 +228,21 @@ def plan_request(
     task: str | None,
     affinity_key: str | None,
     streaming: bool,
+    urgency: int | None = None,
 ) -> Plan:
     """Decide the task and the ordered candidates with one shared-cache read."""
     started = time.perf_counter()
     for _ in range(3):
         snapshot = snapshot_current()
-        router = resolve_router(snapshot, router_ref)
+        try:
+            router = resolve_router(snapshot, router_ref)
+        except UnknownRouter:
+            # maybe created (or enabled) since this process built its snapshot
+            version = config_version_read()
+            if version == snapshot.version:
+                raise
+            snapshot_refresh(version)
+            continue
         health_keys, latency_keys = _state_keys(snapshot, router)
         pin_key = affinity.pin_key(router.id, f"{affinity_key}\x00{task or ''}") if affinity_key else None
         keys = [CONFIG_VERSION_KEY, *health_keys, *(key for _, _, key in latency_keys)]
@@ -269,7 +278,7 @@ def plan_request(
     if task_spec is not None:
         latency_state = {model_id: state.get(key) for task_id, model_id, key in latency_keys if task_id == task_spec.id}
         ordered = select_candidates(
-            task_spec, latency=latency_state, health=health, now=time.time(), streaming=streaming
+            task_spec, latency=latency_state, health=health, now=time.time(), streaming=streaming, urgency=urgency
         )
     return Plan(
         router=router,
@@ -539,9 +548,13 @@ def route(
     ticket_id: int | None = None,
     step_id: int | None = None,
     max_tokens: int | None = None,
+    urgency: int | None = None,
 ) -> RouteResult:
-    """Route one chat request; raises :class:`RoutingError` when every candidate failed."""
-    plan = plan_request(router, messages, task=task, affinity_key=affinity_key, streaming=False)
+    """Route one chat request; raises :class:`RoutingError` when every candidate failed.
+
+    ``urgency`` (1-5), when known, restricts tiered pools to the entries serving it.
+    """
+    plan = plan_request(router, messages, task=task, affinity_key=affinity_key, streaming=False, urgency=urgency)
     request = Request(messages=messages, task=plan.task_name, json_mode=json_mode, max_tokens=max_tokens)
     log = AttemptLog(plan, ticket_id=ticket_id, step_id=step_id)
     try:
@@ -582,6 +595,7 @@ def route_stream(
     affinity_key: str | None = None,
     ticket_id: int | None = None,
     max_tokens: int | None = None,
+    urgency: int | None = None,
 ) -> Iterator[StreamEvent]:
     """Stream a routed request: ``chunk`` events as they come, then ``done`` (or ``error``).
 
@@ -589,7 +603,7 @@ def route_stream(
     task's first-token limit). After that a failure ends the stream with an ``error`` event. When
     every candidate fails before any content, raises :class:`RoutingError` like ``route()``.
     """
-    plan = plan_request(router, messages, task=task, affinity_key=affinity_key, streaming=True)
+    plan = plan_request(router, messages, task=task, affinity_key=affinity_key, streaming=True, urgency=urgency)
     request = Request(messages=messages, task=plan.task_name, max_tokens=max_tokens)
     log = AttemptLog(plan, ticket_id=ticket_id, step_id=None)
     first_token_limit = plan.task.first_token_timeout_seconds if plan.task else 10.0

@@ -1,0 +1,230 @@
+"""Circuit breaker: opening, cooldown doubling, half-open trial, closing, and shared visibility."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+
+from tests.support.fixtures import TaskSpec
+from tests.support.stub_openai import answer, rate_limited, server_error
+from triage.models import LLMModel
+from triage.routing import breaker, route
+from triage.routing.breaker import (
+    CLOSED,
+    HALF_OPEN,
+    OPEN,
+    breaker_describe,
+    breaker_record_failure,
+    breaker_record_success,
+    breaker_state,
+)
+
+MESSAGES = [{"role": "user", "content": "Is the API down?"}]
+
+
+# --- pure state machine ---------------------------------------------------------------------------
+def fail(health, now, times=1, outcome="server_error"):
+    for _ in range(times):
+        health = breaker_record_failure(health, now, outcome=outcome)
+    return health
+
+
+def test_three_consecutive_failures_open_the_breaker():
+    health = fail(None, 1000.0, times=2)
+    assert breaker_state(health, 1000.0) == CLOSED
+    health = fail(health, 1000.0)
+    assert breaker_state(health, 1000.0) == OPEN
+    assert health["open_until"] == 1010.0
+    assert "3 consecutive failures" in health["reason"]
+
+
+def test_failure_rate_over_half_in_last_minute_opens_the_breaker():
+    health = None
+    now = 1000.0
+    for ok in (True, False, True, False, False):  # 3 of 5 failed, never 3 in a row
+        health = breaker_record_success(health, now) if ok else fail(health, now)
+        now += 5
+    assert breaker_state(health, now) == OPEN
+    assert "3 of 5 calls failed" in health["reason"]
+
+
+def test_old_failures_leave_the_window():
+    health = None
+    for second in (0, 1):
+        health = fail(health, 1000.0 + second)
+    health = breaker_record_success(health, 1002.0)
+    health = breaker_record_success(health, 1003.0)
+    health = fail(health, 1200.0)  # minutes later: one failure out of one call, but under 5 calls
+    assert breaker_state(health, 1200.0) == CLOSED
+
+
+def test_cooldown_doubles_on_each_reopen_up_to_five_minutes():
+    health = fail(None, 0.0, times=3)
+    cooldowns = [health["open_until"] - 0.0]
+    now = 0.0
+    for _ in range(7):
+        now = health["open_until"]  # half-open: the trial fails
+        assert breaker_state(health, now) == HALF_OPEN
+        health = fail(health, now)
+        cooldowns.append(health["open_until"] - now)
+    assert cooldowns[:6] == [10, 20, 40, 80, 160, 300]
+    assert cooldowns[-1] == 300
+
+
+def test_successful_trial_closes_and_resets_the_backoff():
+    health = fail(None, 0.0, times=3)
+    health = breaker_record_success(health, 11.0)
+    assert breaker_state(health, 11.0) == CLOSED
+    assert health["opens"] == 0
+    health = fail(health, 12.0, times=3)
+    assert health["open_until"] - 12.0 == 10
+
+
+def test_retry_after_sets_the_cooldown():
+    health = breaker_record_failure(None, 100.0, outcome="rate_limited", retry_after=7)
+    assert breaker_state(health, 106.9) == OPEN
+    assert breaker_state(health, 107.0) == HALF_OPEN
+    assert "Retry-After 7s" in health["reason"]
+
+
+def test_describe_says_state_reason_and_until_when():
+    health = fail(None, 0.0, times=3)
+    assert breaker_describe(health, 1.0).startswith("open until 00:00:10 UTC: 3 consecutive failures")
+    assert breaker_describe(health, 11.0).startswith("half-open")
+    assert breaker_describe(None, 0.0) == "closed"
+
+
+# --- through the router ----------------------------------------------------------------------------
+@pytest.fixture
+def router(make_model, make_router):
+    make_model("flaky")
+    make_model("steady")
+    return make_router(tasks={"t": TaskSpec(pool=["flaky", "steady"])})
+
+
+def outcomes(result):
+    return [(a.model, a.outcome) for a in result.attempts]
+
+
+@pytest.mark.django_db
+def test_open_circuit_is_skipped_without_a_call(router, stub_openai):
+    stub_openai.set_default("flaky", server_error())
+    for _ in range(3):
+        route(router, MESSAGES, task="t")
+    assert stub_openai.request_count("flaky") == 3
+
+    result = route(router, MESSAGES, task="t")
+
+    assert outcomes(result) == [("flaky", "skipped_open_circuit"), ("steady", "ok")]
+    assert "3 consecutive failures" in result.attempts[0].error
+    assert stub_openai.request_count("flaky") == 3
+
+
+@pytest.mark.django_db
+def test_half_open_trial_success_closes_the_circuit(router, stub_openai, monkeypatch):
+    monkeypatch.setattr(breaker, "BASE_COOLDOWN", 0.2)
+    stub_openai.script("flaky", server_error(), server_error(), server_error(), answer("back"))
+    for _ in range(3):
+        route(router, MESSAGES, task="t")
+    assert outcomes(route(router, MESSAGES, task="t"))[0] == ("flaky", "skipped_open_circuit")
+
+    time.sleep(0.25)
+    result = route(router, MESSAGES, task="t")  # the trial call
+
+    assert outcomes(result) == [("flaky", "ok")]
+    model_id = LLMModel.objects.get(slug="flaky").pk
+    assert breaker_state(cache.get(breaker.health_key(model_id)), time.time()) == CLOSED
+    assert route(router, MESSAGES, task="t").served_by == "flaky"
+
+
+@pytest.mark.django_db
+def test_half_open_trial_failure_reopens_with_doubled_cooldown(router, stub_openai, monkeypatch):
+    monkeypatch.setattr(breaker, "BASE_COOLDOWN", 0.2)
+    stub_openai.set_default("flaky", server_error())
+    for _ in range(3):
+        route(router, MESSAGES, task="t")
+    time.sleep(0.25)
+
+    result = route(router, MESSAGES, task="t")
+
+    assert outcomes(result) == [("flaky", "server_error"), ("steady", "ok")]
+    health = cache.get(breaker.health_key(LLMModel.objects.get(slug="flaky").pk))
+    assert health["opens"] == 2
+    assert health["open_until"] - health["last_failure_at"] == pytest.approx(0.4)
+    assert "trial call failed" in health["reason"]
+
+
+@pytest.mark.django_db
+def test_only_one_process_gets_the_half_open_trial(router, stub_openai, monkeypatch):
+    monkeypatch.setattr(breaker, "BASE_COOLDOWN", 0.2)
+    stub_openai.set_default("flaky", server_error())
+    for _ in range(3):
+        route(router, MESSAGES, task="t")
+    time.sleep(0.25)
+    model_id = LLMModel.objects.get(slug="flaky").pk
+    assert cache.add(breaker.trial_key(model_id), 1, timeout=5)  # another process holds the trial
+
+    result = route(router, MESSAGES, task="t")
+
+    assert outcomes(result) == [("flaky", "skipped_open_circuit"), ("steady", "ok")]
+    assert "trial in flight" in result.attempts[0].error
+
+
+@pytest.mark.django_db
+def test_429_cools_the_model_down_for_its_retry_after(router, stub_openai):
+    stub_openai.script("flaky", rate_limited(retry_after=30))
+
+    first = route(router, MESSAGES, task="t")
+    second = route(router, MESSAGES, task="t")
+
+    assert outcomes(first) == [("flaky", "rate_limited"), ("steady", "ok")]
+    assert outcomes(second) == [("flaky", "skipped_open_circuit"), ("steady", "ok")]
+    health = cache.get(breaker.health_key(LLMModel.objects.get(slug="flaky").pk))
+    assert health["open_until"] - health["last_failure_at"] == pytest.approx(30)
+
+
+# --- cross-process: another Python process sees (and obeys) the breaker ---------------------------
+def _database_url() -> str:
+    settings = connection.settings_dict
+    if settings["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(settings['NAME']).resolve()}"
+    user = settings.get("USER") or ""
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    host = settings.get("HOST") or "127.0.0.1"
+    port = f":{settings['PORT']}" if settings.get("PORT") else ""
+    return f"postgres://{user}{password}@{host}{port}/{settings['NAME']}"
+
+
+CHILD = """
+import json, os, django
+django.setup()
+from triage.routing import route
+result = route("test-router", [{"role": "user", "content": "hi"}], task="t")
+print(json.dumps([[a.model, a.outcome, a.error] for a in result.attempts]))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_breaker_state_is_shared_with_another_process(router, stub_openai):
+    stub_openai.set_default("flaky", server_error())
+    for _ in range(3):
+        route(router, MESSAGES, task="t")
+    env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "triage_site.settings"}
+
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+    assert child.returncode == 0, child.stderr[-2000:]
+    attempts = json.loads(child.stdout.strip().splitlines()[-1])
+    assert [a[:2] for a in attempts] == [["flaky", "skipped_open_circuit"], ["steady", "ok"]]
+    assert stub_openai.request_count("flaky") == 3
