@@ -1,0 +1,81 @@
+"""The small FAQ the offline tier may answer from, and the matcher that finds an answer for a question.
+
+Answers come only from ``data/faq.json`` (or the file named by ``TRIAGE_LOCAL_FAQ_FILE``), so the
+offline tier never invents a policy. Matching is TF-IDF cosine similarity between the question and
+each entry's sample questions; below ``MIN_SIMILARITY`` there is no answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+
+FAQ_FILE = Path(__file__).resolve().parent / "data" / "faq.json"
+MIN_SIMILARITY = 0.45
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    id: str
+    questions: tuple[str, ...]
+    answer: str
+
+
+@dataclass(frozen=True)
+class FaqMatch:
+    entry: FaqEntry
+    similarity: float
+
+
+class FaqIndex:
+    def __init__(self, entries: list[FaqEntry]) -> None:
+        self.entries = entries
+        self._owners = [i for i, entry in enumerate(entries) for _ in entry.questions]
+        self._vectorizer = FeatureUnion(
+            [
+                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english")),
+                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)),
+            ]
+        )
+        questions = [q for entry in entries for q in entry.questions]
+        self._matrix = self._vectorizer.fit_transform(questions)
+
+    def match(self, question: str) -> FaqMatch | None:
+        if not question.strip():
+            return None
+        vector = self._vectorizer.transform([question])
+        # Both halves are L2-normalised, so the dot product over the union is twice the mean cosine.
+        similarities = np.asarray((self._matrix @ vector.T).todense()).ravel() / 2
+        best = int(similarities.argmax())
+        if similarities[best] < MIN_SIMILARITY:
+            return None
+        return FaqMatch(entry=self.entries[self._owners[best]], similarity=float(similarities[best]))
+
+
+def load_faq(path: Path | None = None) -> list[FaqEntry]:
+    path = path or Path(os.environ.get("TRIAGE_LOCAL_FAQ_FILE") or FAQ_FILE)
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        FaqEntry(id=item["id"], questions=tuple(item["questions"]), answer=item["answer"])
+        for item in raw["entries"]
+    ]
+
+
+_index: FaqIndex | None = None
+_lock = threading.Lock()
+
+
+def faq_index() -> FaqIndex:
+    global _index
+    if _index is None:
+        with _lock:
+            if _index is None:
+                _index = FaqIndex(load_faq())
+    return _index

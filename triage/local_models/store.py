@@ -1,0 +1,239 @@
+"""The labeled ticket set, its fixed held-out split, and the trained models cached on disk.
+
+Training happens at most once per data-file version: the fitted pipelines are saved under the cache
+directory (``TRIAGE_LOCAL_MODELS_DIR``, else ``settings.DATA_DIR / "local_models"``) in a file named
+after the data file's SHA-256, so editing the data retrains on the next load and an unchanged file
+is only read back. In a process the models load once, on the first request, behind a lock.
+
+This module never downloads anything and never trains at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import sklearn
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from triage.local_models.text import STEP_SIGNALS, detect_signals, signal_tokens
+from triage.ticket_text import TicketText
+
+log = logging.getLogger(__name__)
+
+DATA_FILE = Path(__file__).resolve().parent / "data" / "tickets.jsonl"
+CACHE_PREFIX = "local-models-"
+# Bumped when the features or the model family change, so an old cache is never read back.
+FORMAT_VERSION = 5
+
+
+@dataclass(frozen=True)
+class LabeledTicket:
+    id: str
+    subject: str
+    body: str
+    customer_tier: str
+    category: str
+    urgency: int
+    lang: str
+    source: str
+
+    @property
+    def ticket(self) -> TicketText:
+        return TicketText(subject=self.subject, body=self.body, customer_tier=self.customer_tier)
+
+
+def load_dataset(path: Path = DATA_FILE) -> list[LabeledTicket]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        raw = json.loads(line)
+        rows.append(
+            LabeledTicket(
+                id=str(raw["id"]),
+                subject=raw["subject"],
+                body=raw["body"],
+                customer_tier=raw.get("customer_tier", ""),
+                category=raw["category"],
+                urgency=int(raw["urgency"]),
+                lang=raw.get("lang", "en"),
+                source=raw.get("source", ""),
+            )
+        )
+    return rows
+
+
+def is_held_out(ticket_id: str) -> bool:
+    """The fixed 20% evaluation split: decided by the id's hash, so it never moves between runs."""
+    return int(hashlib.sha256(ticket_id.encode()).hexdigest()[:8], 16) % 5 == 0
+
+
+def split(rows: list[LabeledTicket]) -> tuple[list[LabeledTicket], list[LabeledTicket]]:
+    train = [r for r in rows if not is_held_out(r.id)]
+    held_out = [r for r in rows if is_held_out(r.id)]
+    return train, held_out
+
+
+def data_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def category_input(ticket: TicketText) -> str:
+    return f"{ticket.subject}\n{ticket.body}"
+
+
+def urgency_input(ticket: TicketText) -> str:
+    signals = detect_signals(ticket)
+    return f"{ticket.subject}\n{ticket.body}\n{signal_tokens(signals)}"
+
+
+def base_urgency(row: LabeledTicket) -> int:
+    """The label the learned urgency model trains on: the label without the steps the scorer adds itself.
+
+    The labeling guideline puts a real problem one level higher for an enterprise customer, and
+    one level higher again when it keeps failing or has a deadline. Those are interactions a
+    linear model over words can't learn, so the scorer applies them as rules (``urgency``) and the
+    model learns the severity of the problem itself.
+    """
+    signals = detect_signals(row.ticket)
+    score = row.urgency
+    if signals.enterprise and score >= 4:
+        score -= 1
+    if any(signals.has(step) for step in STEP_SIGNALS) and score >= 3 and not signals.has("churn threat"):
+        score -= 1
+    return score
+
+
+def build_category_pipeline() -> Pipeline:
+    features = FeatureUnion(
+        [
+            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_features=20000)),
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, max_features=40000
+                ),
+            ),
+        ]
+    )
+    return Pipeline([("features", features), ("model", LogisticRegression(C=20.0, max_iter=3000))])
+
+
+def build_urgency_pipeline() -> Pipeline:
+    features = FeatureUnion(
+        [
+            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=20000)),
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, max_features=30000
+                ),
+            ),
+        ]
+    )
+    return Pipeline([("features", features), ("model", LogisticRegression(C=20.0, max_iter=3000))])
+
+
+@dataclass
+class TrainedModels:
+    category: Pipeline
+    urgency: Pipeline
+    data_hash: str
+    trained_on: int
+    # True when this process fitted the models rather than reading them from the cache.
+    fresh: bool = False
+
+
+def train(rows: list[LabeledTicket], digest: str) -> TrainedModels:
+    train_rows, _ = split(rows)
+    category = build_category_pipeline()
+    category.fit([category_input(r.ticket) for r in train_rows], [r.category for r in train_rows])
+    urgency = build_urgency_pipeline()
+    urgency.fit([urgency_input(r.ticket) for r in train_rows], [base_urgency(r) for r in train_rows])
+    return TrainedModels(
+        category=category, urgency=urgency, data_hash=digest, trained_on=len(train_rows), fresh=True
+    )
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get("TRIAGE_LOCAL_MODELS_DIR")
+    if configured:
+        return Path(configured)
+    try:
+        from django.conf import settings
+
+        return Path(settings.DATA_DIR) / "local_models"
+    except Exception:  # Django not configured (a bare script): fall back beside the project.
+        return Path(__file__).resolve().parents[2] / "var" / "local_models"
+
+
+def cache_path(directory: Path, digest: str) -> Path:
+    return directory / f"{CACHE_PREFIX}{digest[:16]}-v{FORMAT_VERSION}-sk{sklearn.__version__}.joblib"
+
+
+def load_or_train(data_file: Path = DATA_FILE, directory: Path | None = None) -> TrainedModels:
+    """Read the cached models for this data file's version, or train and cache them."""
+    directory = directory or cache_dir()
+    digest = data_hash(data_file)
+    path = cache_path(directory, digest)
+    if path.exists():
+        try:
+            cached: Any = joblib.load(path)
+            if isinstance(cached, TrainedModels) and cached.data_hash == digest:
+                cached.fresh = False
+                return cached
+        except Exception:  # A torn or incompatible cache file is rebuilt, never trusted.
+            log.warning("local model cache %s unreadable; retraining", path, exc_info=True)
+    models = train(load_dataset(data_file), digest)
+    _write_atomically(models, path)
+    return models
+
+
+def _write_atomically(models: TrainedModels, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Several processes may train at once; each writes a private file and renames it into place.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".joblib")
+    os.close(fd)
+    try:
+        joblib.dump(models, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    for stale in path.parent.glob(f"{CACHE_PREFIX}*.joblib"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
+
+
+_loaded: TrainedModels | None = None
+_load_lock = threading.Lock()
+
+
+def trained_models() -> TrainedModels:
+    """The process-wide models, loaded (or trained) once on first use; safe to call from many threads."""
+    global _loaded
+    models = _loaded
+    if models is not None:
+        return models
+    with _load_lock:
+        if _loaded is None:
+            _loaded = load_or_train()
+        return _loaded
+
+
+def forget_loaded_models() -> None:
+    """Drop the in-process models so the next call loads again (tests, data reloads)."""
+    global _loaded
+    with _load_lock:
+        _loaded = None
