@@ -41,7 +41,7 @@ def _join(values: Sequence[str]) -> str:
     return ", ".join(values[:-1]) + " and " + values[-1]
 
 
-def _opener(category: str, urgency: UrgencyAssessment, specifics: Specifics) -> str:
+def _opener(category: str, urgency: UrgencyAssessment, specifics: Specifics, body: list[str]) -> str:
     signals = urgency.signals
     if signals.has("churn threat"):
         return "I'm sorry we've let you down, and I understand you're weighing whether to stay with us."
@@ -59,7 +59,10 @@ def _opener(category: str, urgency: UrgencyAssessment, specifics: Specifics) -> 
     if category == "feature-request":
         return "Thank you for taking the time to share this with us."
     topic = {
-        "billing": "your billing question",
+        # Name the invoice here unless the next sentence already does.
+        "billing": f"invoice {specifics.invoices[0]}"
+        if specifics.invoices and not any(specifics.invoices[0] in sentence for sentence in body)
+        else "your billing question",
         "bug": f"the problem with the {specifics.area}" if specifics.area else "the problem you're seeing",
         "account": "your account",
         "how-to": "your question",
@@ -174,7 +177,7 @@ def draft_reply(ticket: TicketText) -> str:
     faq = match.entry.answer if match else None
     body = _body(category, urgency, specifics, faq, ticket_text(ticket))
     sentences = [
-        _opener(category, urgency, specifics),
+        _opener(category, urgency, specifics, body),
         *body,
         _closing(urgency, faq is not None and faq in body),
     ]

@@ -182,8 +182,9 @@ def cache_path(directory: Path, digest: str) -> Path:
     return directory / f"{CACHE_PREFIX}{digest[:16]}-v{FORMAT_VERSION}-sk{sklearn.__version__}.joblib"
 
 
-def load_or_train(data_file: Path = DATA_FILE, directory: Path | None = None) -> TrainedModels:
+def load_or_train(data_file: Path | None = None, directory: Path | None = None) -> TrainedModels:
     """Read the cached models for this data file's version, or train and cache them."""
+    data_file = data_file or DATA_FILE
     directory = directory or cache_dir()
     digest = data_hash(data_file)
     path = cache_path(directory, digest)

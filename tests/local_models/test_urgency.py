@@ -1,0 +1,72 @@
+"""The local urgency scorer: sensible scores, named signals, and the held-out quality bar."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.local_models.conftest import ask, request_for
+from triage.local_models.store import LabeledTicket
+from triage.local_models.urgency import UrgencyScorer, assess
+
+
+def test_outage_for_many_users_is_critical_and_names_its_signals() -> None:
+    answer = ask(
+        "urgency_detection",
+        "Site down",
+        "Nothing loads since 10:02 UTC, all 150 of our agents are blocked. Every page returns 503.",
+    )
+    assert answer["score"] == 5
+    assert answer["escalation_risk"] is True
+    assert "outage" in answer["reason"] and "many users blocked" in answer["reason"]
+
+
+def test_routine_question_is_low_and_not_escalated() -> None:
+    answer = ask("urgency_detection", "Quick question", "How do I change my display name? No rush.")
+    assert answer["score"] <= 2
+    assert answer["escalation_risk"] is False
+
+
+def test_security_problem_is_escalated() -> None:
+    answer = ask("urgency_detection", "Hacked?", "Someone logged into my account and changed my email.")
+    assert answer["score"] >= 4
+    assert "security" in answer["reason"]
+
+
+def test_enterprise_tier_raises_a_real_problem() -> None:
+    body = "Webhook deliveries to our endpoint fail with HTTP 503 and are never retried."
+    plain = ask("urgency_detection", "Webhooks failing", body)
+    enterprise = ask("urgency_detection", "Webhooks failing", body, tier="enterprise")
+    assert enterprise["score"] == min(5, plain["score"] + 1)
+    assert "enterprise tier" in enterprise["reason"]
+
+
+def test_answer_has_the_fields_and_types_the_prompt_asks_for() -> None:
+    answer = ask("urgency_detection", "Slow", "The dashboard is a bit slow today.")
+    assert set(answer) == {"score", "sentiment", "escalation_risk", "reason"}
+    assert isinstance(answer["score"], int) and 1 <= answer["score"] <= 5
+    assert isinstance(answer["escalation_risk"], bool)
+    assert answer["sentiment"].isalpha()
+    assert answer["reason"]
+
+
+def test_angry_customer_reads_as_angry_or_frustrated() -> None:
+    body = "This is ridiculous!! The export failed AGAIN and I've wasted my whole morning. Terrible."
+    assert ask("urgency_detection", "Export", body)["sentiment"] in {"angry", "frustrated"}
+
+
+def test_held_out_urgency_meets_the_bar(held_out: list[LabeledTicket]) -> None:
+    predicted = [assess(row.ticket).score for row in held_out]
+    labels = [row.urgency for row in held_out]
+    exact = sum(p == y for p, y in zip(predicted, labels, strict=True)) / len(labels)
+    within_one = sum(abs(p - y) <= 1 for p, y in zip(predicted, labels, strict=True)) / len(labels)
+    flagged = [y >= 4 for p, y in zip(predicted, labels, strict=True) if p >= 4]
+    urgent = [p >= 4 for p, y in zip(predicted, labels, strict=True) if y >= 4]
+    assert exact >= 0.60
+    assert within_one >= 0.90
+    assert sum(flagged) / len(flagged) >= 0.85  # escalation precision
+    assert sum(urgent) / len(urgent) >= 0.85  # escalation recall
+
+
+def test_other_tasks_are_refused() -> None:
+    with pytest.raises(ValueError):
+        UrgencyScorer().reply(request_for("urgency_detection", "x", "y"), task="classify_ticket")
