@@ -62,3 +62,23 @@ def stub_triage_router(make_model: Any, make_router: Any, stub_openai: StubOpenA
 
     config_bump_version()
     return router
+
+
+@pytest.fixture
+def live_worker(transactional_db: None, stub_provider: Any, tmp_path: Any) -> Any:  # noqa: F811
+    """A real Celery worker subprocess on the test database; short leases so crash tests are quick."""
+    from tests.pipeline.worker import LiveWorker
+    from tests.support.fixtures import STUB_KEY_ENV
+    from triage_site.celery import app
+
+    app.control.purge()  # messages left by earlier tests name tickets that no longer exist
+    worker = LiveWorker(
+        concurrency=8,
+        extra_env={STUB_KEY_ENV: "stub-secret-key", "TRIAGE_STEP_LEASE_SECONDS": "3"},
+        log=tmp_path / "worker.log",
+    )
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from triage.models import Router, Ticket
+
+
+def validation_error_text(exc: ValidationError) -> str:
+    """One readable line naming each bad field: 'subject: This field cannot be blank.'"""
+    if hasattr(exc, "error_dict"):
+        return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
+    return "; ".join(exc.messages)
 
 
 def default_router() -> Router:

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from triage.models import Router, Ticket
 from triage.services.results import SETTLED, ticket_triage_result
-from triage.services.tickets import ticket_submit
+from triage.services.tickets import ticket_submit, validation_error_text
 
 
 class Command(BaseCommand):
@@ -41,7 +41,7 @@ class Command(BaseCommand):
                     )
                 )
             except ValidationError as exc:
-                submitted.append(f"ticket {index} rejected: {'; '.join(exc.messages)}")
+                submitted.append(f"ticket {index} rejected: {validation_error_text(exc)}")
         tickets = [t for t in submitted if isinstance(t, Ticket)]
         self._wait(tickets, timeout=options["timeout"])
         results = [_result_or_error(index, item) for index, item in enumerate(submitted)]
