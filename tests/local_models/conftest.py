@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -12,7 +12,9 @@ from triage.local_models.store import LabeledTicket, load_dataset, split
 from triage.presets import LOCAL_MODELS, ROUTERS
 from triage.ticket_text import TicketText, ticket_message
 
-TRIAGE_PROMPTS = {task["name"]: task["system_prompt"] for task in ROUTERS[0]["tasks"]}
+TRIAGE_PROMPTS = {
+    str(task["name"]): str(task["system_prompt"]) for task in cast(list[dict[str, Any]], ROUTERS[0]["tasks"])
+}
 CATEGORIES = "billing, bug, how-to, account, feature-request, other"
 
 

@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 
@@ -72,7 +73,7 @@ def test_concurrent_first_calls_train_once_and_agree(
     trainings = []
     real_train = store.train
 
-    def counting_train(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def counting_train(*args: Any, **kwargs: Any) -> store.TrainedModels:
         trainings.append(1)
         return real_train(*args, **kwargs)
 
@@ -100,7 +101,7 @@ def test_concurrent_first_calls_train_once_and_agree(
 
 
 def test_registering_the_models_trains_nothing(fresh_process: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def refuse(*args: Any, **kwargs: Any) -> NoReturn:
         raise AssertionError("trained at registration")
 
     monkeypatch.setattr(store, "train", refuse)

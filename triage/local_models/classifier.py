@@ -26,9 +26,9 @@ class Classification:
 
 
 def classify(ticket: TicketText, *, allowed: Sequence[str] | None = None) -> Classification:
-    pipeline = trained_models().category
-    probabilities = pipeline.predict_proba([category_input(ticket)])[0]
-    labels = [str(label) for label in pipeline.classes_]
+    model = trained_models().category
+    probabilities = model.predict_proba(category_input(ticket))
+    labels = [str(label) for label in model.classes]
     scored = dict(zip(labels, (float(p) for p in probabilities), strict=True))
     candidates = [label for label in (allowed or labels) if label in scored] or labels
     total = sum(scored[label] for label in candidates) or 1.0

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion
+
+from triage.local_models.inference import SparseTfidf
 
 FAQ_FILE = Path(__file__).resolve().parent / "data" / "faq.json"
 MIN_SIMILARITY = 0.45
@@ -38,21 +39,30 @@ class FaqIndex:
     def __init__(self, entries: list[FaqEntry]) -> None:
         self.entries = entries
         self._owners = [i for i, entry in enumerate(entries) for _ in entry.questions]
-        self._vectorizer = FeatureUnion(
-            [
-                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english")),
-                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)),
-            ]
-        )
         questions = [q for entry in entries for q in entry.questions]
-        self._matrix = self._vectorizer.fit_transform(questions)
+        vectorizers = [
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english"),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True),
+        ]
+        # Per vectorizer: fast lookups for the question asked, and the FAQ questions as a dense
+        # feature-major matrix (a few thousand terms by a few dozen questions).
+        self._parts = []
+        for vectorizer in vectorizers:
+            matrix = vectorizer.fit_transform(questions)
+            self._parts.append(
+                (SparseTfidf.from_vectorizer(vectorizer), np.ascontiguousarray(matrix.T.toarray()))
+            )
 
     def match(self, question: str) -> FaqMatch | None:
         if not question.strip():
             return None
-        vector = self._vectorizer.transform([question])
-        # Both halves are L2-normalised, so the dot product over the union is twice the mean cosine.
-        similarities = np.asarray((self._matrix @ vector.T).todense()).ravel() / 2
+        similarities = np.zeros(len(self._owners))
+        for part, matrix in self._parts:
+            indices, weights = part.vector(question)
+            if len(indices):
+                similarities += weights @ matrix[indices]
+        # Each part is a cosine similarity; the mean of the two is the score.
+        similarities /= len(self._parts)
         best = int(similarities.argmax())
         if similarities[best] < MIN_SIMILARITY:
             return None

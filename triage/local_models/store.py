@@ -26,6 +26,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from triage.local_models.inference import LinearTextModel
 from triage.local_models.text import STEP_SIGNALS, detect_signals, signal_tokens
 from triage.ticket_text import TicketText
 
@@ -217,11 +218,20 @@ def _write_atomically(models: TrainedModels, path: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
-_loaded: TrainedModels | None = None
+@dataclass(frozen=True)
+class LoadedModels:
+    """What the models use at run time: fast scorers built from the fitted pipelines."""
+
+    category: LinearTextModel
+    urgency: LinearTextModel
+    fitted: TrainedModels
+
+
+_loaded: LoadedModels | None = None
 _load_lock = threading.Lock()
 
 
-def trained_models() -> TrainedModels:
+def trained_models() -> LoadedModels:
     """The process-wide models, loaded (or trained) once on first use; safe to call from many threads."""
     global _loaded
     models = _loaded
@@ -229,7 +239,12 @@ def trained_models() -> TrainedModels:
         return models
     with _load_lock:
         if _loaded is None:
-            _loaded = load_or_train()
+            fitted = load_or_train()
+            _loaded = LoadedModels(
+                category=LinearTextModel(fitted.category),
+                urgency=LinearTextModel(fitted.urgency),
+                fitted=fitted,
+            )
         return _loaded
 
 

@@ -100,8 +100,7 @@ def sentiment_word(text: str, signals: Signals, score: int) -> str:
 
 def assess(ticket: TicketText) -> UrgencyAssessment:
     signals = detect_signals(ticket)
-    pipeline = trained_models().urgency
-    learned = int(pipeline.predict([urgency_input(ticket)])[0])
+    learned = int(str(trained_models().urgency.predict(urgency_input(ticket))))
     score = apply_floors(learned, signals)
     text = f"{ticket.subject}. {ticket.body}"
     escalation_risk = score >= ESCALATION_SCORE or signals.has("churn threat") or signals.has("security")

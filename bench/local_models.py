@@ -1,0 +1,196 @@
+"""Benchmark of the offline local tier: quality on the held-out split, latency per call, memory.
+
+Run: ``.venv/bin/python bench/local_models.py`` (uses ``TRIAGE_LOCAL_MODELS_DIR`` or ./var/local_models
+for the model cache). Prints the figures the offline-tier issue asks for next to its quality bar.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any, cast
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
+os.environ.setdefault("DEBUG", "1")
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def macro_f1(labels: list[str], predicted: list[str]) -> tuple[float, dict[str, float]]:
+    per_class = {}
+    for label in sorted(set(labels)):
+        tp = sum(p == label and y == label for p, y in zip(predicted, labels, strict=True))
+        fp = sum(p == label and y != label for p, y in zip(predicted, labels, strict=True))
+        fn = sum(p != label and y == label for p, y in zip(predicted, labels, strict=True))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        per_class[label] = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return statistics.mean(per_class.values()), per_class
+
+
+def check(name: str, value: float, bar: float, fmt: str = "{:.1%}", above: bool = True) -> str:
+    ok = value >= bar if above else value <= bar
+    sign = "≥" if above else "≤"
+    return f"  {name:<34} {fmt.format(value):>9}   bar {sign} {fmt.format(bar):<8} {'ok' if ok else 'MISS'}"
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    from triage.presets import LOCAL_MODELS, ROUTERS, SAMPLE_TICKETS
+    from triage.ticket_text import TicketText, ticket_message
+
+    # Everything from here on (scikit-learn, numpy, VADER, the fitted models) is the tier's memory.
+    rss_start = rss_mb()
+    from triage.local_models import store
+    from triage.local_models.builtin import builtin_models
+    from triage.local_models.classifier import classify
+    from triage.local_models.registry import LocalModel
+    from triage.local_models.text import CATEGORIES
+    from triage.local_models.urgency import assess
+
+    rows = store.load_dataset()
+    train, held_out = store.split(rows)
+    langs = sorted({r.lang for r in rows})
+    print(
+        f"labeled set: {len(rows)} tickets ({len(train)} train / {len(held_out)} held out), languages {langs}"
+    )
+    print(f"model cache: {store.cache_dir()}")
+    started = time.perf_counter()
+    loaded = store.trained_models()
+    print(
+        f"first load in a process: {(time.perf_counter() - started) * 1000:.0f} ms "
+        f"({'trained' if loaded.fitted.fresh else 'read from the disk cache'})"
+    )
+
+    print("\nquality on the held-out 20% (never trained on)")
+    predicted = [classify(r.ticket).category for r in held_out]
+    labels = [r.category for r in held_out]
+    accuracy = sum(p == y for p, y in zip(predicted, labels, strict=True)) / len(labels)
+    f1, per_class = macro_f1(labels, predicted)
+    print(check("category accuracy", accuracy, 0.88))
+    print(f"  {'category macro-F1':<34} {f1:>9.3f}")
+    print("  per-class F1: " + ", ".join(f"{k} {v:.2f}" for k, v in per_class.items()))
+    hand = [(p, r) for p, r in zip(predicted, held_out, strict=True) if r.source == "hand"]
+    if hand:
+        hand_acc = sum(p == r.category for p, r in hand) / len(hand)
+        print(f"  {'category accuracy, hand-written':<34} {hand_acc:>9.1%}   ({len(hand)} tickets)")
+    other_lang = [(p, r) for p, r in zip(predicted, held_out, strict=True) if r.lang != "en"]
+    if other_lang:
+        other_acc = sum(p == r.category for p, r in other_lang) / len(other_lang)
+        print(f"  {'category accuracy, non-English':<34} {other_acc:>9.1%}   ({len(other_lang)} tickets)")
+
+    scores = [assess(r.ticket).score for r in held_out]
+    truth = [r.urgency for r in held_out]
+    pairs = list(zip(scores, truth, strict=True))
+    exact = sum(p == y for p, y in pairs) / len(pairs)
+    within = sum(abs(p - y) <= 1 for p, y in pairs) / len(pairs)
+    mae = sum(abs(p - y) for p, y in pairs) / len(pairs)
+    flagged = [y >= 4 for p, y in pairs if p >= 4]
+    urgent = [p >= 4 for p, y in pairs if y >= 4]
+    precision = sum(flagged) / len(flagged) if flagged else 0.0
+    recall = sum(urgent) / len(urgent) if urgent else 0.0
+    print(check("urgency exact", exact, 0.60))
+    print(check("urgency within ±1", within, 0.90))
+    print(f"  {'urgency MAE':<34} {mae:>9.3f}")
+    print(check("escalation (score ≥4) precision", precision, 0.85))
+    print(check("escalation (score ≥4) recall", recall, 0.85))
+    print(f"  (held-out tickets labeled ≥4: {len(urgent)}; predicted ≥4: {len(flagged)})")
+
+    print("\nthe triage article's seven sample tickets")
+    models = {m.slug: m for m in builtin_models()}
+    categories = ", ".join(CATEGORIES)
+    triage_tasks = cast(list[dict[str, Any]], ROUTERS[0]["tasks"])
+    prompts = {
+        str(t["name"]): str(t["system_prompt"]).replace("{categories}", categories) for t in triage_tasks
+    }
+
+    def request(task: str, ticket: TicketText) -> list[dict[str, str]]:
+        return [
+            {"role": "system", "content": prompts[task]},
+            {"role": "user", "content": ticket_message(ticket)},
+        ]
+
+    for sample in SAMPLE_TICKETS:
+        ticket = TicketText(**sample)
+        category = json.loads(
+            models[LOCAL_MODELS["classify_ticket"]].reply(
+                request("classify_ticket", ticket), task="classify_ticket"
+            )
+        )
+        urgency = json.loads(
+            models[LOCAL_MODELS["urgency_detection"]].reply(
+                request("urgency_detection", ticket), task="urgency_detection"
+            )
+        )
+        print(
+            f"  {sample['subject']:<28} {category['category']:<16} conf {category['confidence']:.2f}  "
+            f"urgency {urgency['score']}  escalate {urgency['escalation_risk']!s:<5}  {urgency['sentiment']}"
+        )
+
+    def triage_call(model: LocalModel, task: str, ticket: TicketText) -> str:
+        return model.reply(request(task, ticket), task=task)
+
+    def chat_call(model: LocalModel, ticket: TicketText) -> str:
+        return model.reply([{"role": "user", "content": ticket.body}], task="general_faq")
+
+    print("\nlatency per call after warm-up (held-out tickets, one thread)")
+    tickets = [r.ticket for r in held_out]
+    calls: dict[str, Callable[[TicketText], str]] = {}
+    for task in ("classify_ticket", "urgency_detection", "draft_customer_reply", "escalate_complex_issue"):
+        model = models[LOCAL_MODELS[task]]
+        calls[model.slug] = partial(triage_call, model, task)
+    bot = models[LOCAL_MODELS["support_bot"]]
+    calls[bot.slug] = partial(chat_call, bot)
+    for slug, call in calls.items():
+        for ticket in tickets[:20]:
+            call(ticket)
+        timings = []
+        for _ in range(3):
+            for ticket in tickets:
+                started = time.perf_counter()
+                call(ticket)
+                timings.append((time.perf_counter() - started) * 1000)
+        p95 = percentile(timings, 0.95)
+        print(
+            f"  {slug:<26} p50 {percentile(timings, 0.5):5.2f} ms  p95 {p95:5.2f} ms  "
+            f"p99 {percentile(timings, 0.99):5.2f} ms   bar p95 < 5 ms {'ok' if p95 < 5 else 'MISS'}"
+        )
+
+    rss = rss_mb()
+    print(
+        f"\nmemory: the loaded tier (five models, after every call above) adds {rss - rss_start:.0f} MB "
+        f"to the process (bar < 200 MB); process RSS {rss:.0f} MB with Django"
+    )
+    cache = store.cache_path(store.cache_dir(), loaded.fitted.data_hash)
+    if cache.exists():
+        print(f"model cache file: {cache.stat().st_size / 1e6:.1f} MB")
+    started = time.perf_counter()
+    store.train(rows, "bench")
+    print(f"training from scratch: {time.perf_counter() - started:.2f} s (done once per data-file version)")
+    print(
+        f"load average while measuring: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        f"on {os.cpu_count()} CPUs"
+    )
+
+
+if __name__ == "__main__":
+    main()
