@@ -24,6 +24,11 @@ def step_lease() -> timedelta:
     return timedelta(seconds=settings.TRIAGE_STEP_LEASE_SECONDS)
 
 
+def steps_create(ticket: Ticket) -> None:
+    """Pending rows for every subtask, written with the ticket so pages show four steps at once."""
+    TriageStep.objects.bulk_create([TriageStep(ticket=ticket, task_name=name) for name in ALL_STEPS])
+
+
 def steps_ensure(ticket: Ticket) -> dict[str, TriageStep]:
     """The current step row of each subtask, creating pending rows that are missing."""
     existing = {s.task_name: s for s in ticket.steps.filter(is_current=True)}
@@ -37,14 +42,15 @@ def steps_ensure(ticket: Ticket) -> dict[str, TriageStep]:
 def step_claim(step: TriageStep) -> bool:
     """Take the step for this worker: pending, or running under a lease that has expired."""
     now = timezone.now()
+    lease_until = now + step_lease()
     claimed = TriageStep.objects.filter(
         Q(status=TriageStep.Status.PENDING)
         | Q(status=TriageStep.Status.RUNNING, lease_expires_at__lt=now)
         | Q(status=TriageStep.Status.RUNNING, lease_expires_at__isnull=True),
         pk=step.pk,
-    ).update(status=TriageStep.Status.RUNNING, started_at=now, lease_expires_at=now + step_lease())
+    ).update(status=TriageStep.Status.RUNNING, started_at=now, lease_expires_at=lease_until)
     if claimed:
-        step.refresh_from_db()
+        step.status, step.started_at, step.lease_expires_at = TriageStep.Status.RUNNING, now, lease_until
     return bool(claimed)
 
 
@@ -76,7 +82,13 @@ def step_complete(
     step.error = error
     step.finished_at = timezone.now()
     step.lease_expires_at = None
-    step.save()
+    step.save(update_fields=_RESULT_FIELDS)
+
+
+_RESULT_FIELDS = [
+    "status", "result", "raw_output", "served_by", "attempts", "latency_ms", "prompt_tokens",
+    "completion_tokens", "cost", "degraded", "error", "finished_at", "lease_expires_at",
+]  # fmt: skip
 
 
 def step_skip(step: TriageStep, *, reason: str) -> None:

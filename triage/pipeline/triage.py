@@ -15,7 +15,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from triage.models import LLMModel, Provider, RouterTask, Ticket, TriageStep
+from triage.models import LLMModel, Provider, Ticket, TriageStep
 from triage.pipeline.steps import (
     FINISHED,
     step_claim,
@@ -51,14 +51,15 @@ def triage_ticket(*, ticket_id: int) -> None:
     if ticket is None:
         return
     steps = steps_ensure(ticket)
+    prompts = dict(ticket.router.tasks.values_list("name", "system_prompt"))
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"ticket-{ticket_id}") as pool:
-        classify = pool.submit(_in_thread, step_run, ticket, steps[CLASSIFY])
-        urgency_step = step_run(ticket, steps[URGENCY])
+        classify = pool.submit(_in_thread, step_run, ticket, steps[CLASSIFY], prompts)
+        urgency_step = step_run(ticket, steps[URGENCY], prompts)
         urgency = urgency_step.result if urgency_step.result else dict(DEFAULT_URGENCY)
-        reply = pool.submit(_in_thread, step_run, ticket, steps[REPLY], urgency=int(urgency["score"]))
+        reply = pool.submit(_in_thread, step_run, ticket, steps[REPLY], prompts, urgency=int(urgency["score"]))
         escalate, reason = escalation_decision(urgency=urgency, threshold=ticket.router.escalation_threshold)
         if escalate:
-            step_run(ticket, steps[BRIEF], urgency=int(urgency["score"]))
+            step_run(ticket, steps[BRIEF], prompts, urgency=int(urgency["score"]))
         else:
             step_skip(steps[BRIEF], reason=reason)
         _wait(classify, reply)
@@ -96,22 +97,22 @@ def ticket_start(ticket_id: int) -> Ticket | None:
     return ticket
 
 
-def step_run(ticket: Ticket, step: TriageStep, *, urgency: int | None = None) -> TriageStep:
+def step_run(
+    ticket: Ticket, step: TriageStep, prompts: dict[str, str], *, urgency: int | None = None
+) -> TriageStep:
     """Run one step unless it is finished; wait out another worker's live lease instead of racing it."""
-    step.refresh_from_db()
     while step.status not in FINISHED:
         if step_claim(step):
-            _step_execute(ticket, step, urgency=urgency)
+            _step_execute(ticket, step, prompts.get(step.task_name, ""), urgency=urgency)
             break
         time.sleep(0.5)  # another worker holds the lease; it finishes or the lease expires
         step.refresh_from_db()
     return step
 
 
-def _step_execute(ticket: Ticket, step: TriageStep, *, urgency: int | None) -> None:
-    task = RouterTask.objects.get(router=ticket.router, name=step.task_name)
+def _step_execute(ticket: Ticket, step: TriageStep, system_prompt: str, *, urgency: int | None) -> None:
     subtask = subtask_for(step.task_name, ticket.router)
-    messages = subtask_messages(system_prompt=task.system_prompt, router=ticket.router, ticket=ticket)
+    messages = subtask_messages(system_prompt=system_prompt, router=ticket.router, ticket=ticket)
     try:
         result = route(
             ticket.router,

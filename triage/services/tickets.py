@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from triage.models import Router, Ticket
+from triage.pipeline.steps import steps_create
 
 
 def validation_error_text(exc: ValidationError) -> str:
@@ -41,6 +42,7 @@ def ticket_submit(
     )
     ticket.full_clean()
     ticket.save()
+    steps_create(ticket)
     ticket_enqueue(ticket)
     return ticket
 

@@ -1,0 +1,200 @@
+"""Pipeline throughput and latency through a real Celery worker, Redis and the stub model server.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/triage_bench REDIS_URL=redis://127.0.0.1:6379/3 \
+        .venv/bin/python bench/pipeline.py [--tickets 1000] [--concurrency 32] [--delays 0,0.2]
+
+The database named in DATABASE_URL is created if missing and its tables are emptied: don't point
+this at data you care about. Prints, per stub delay: tickets/s, p50/p95 ticket wall time in the
+worker (first step started -> ticket settled) and its ratio to the critical path (two calls deep:
+urgency, then the slower of reply and brief). Tickets are submitted before the worker starts, so
+throughput is the worker's own, from its first step to its last settled ticket.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+STUB_KEY_ENV = "BENCH_STUB_KEY"
+os.environ[STUB_KEY_ENV] = "bench-key"
+
+
+def _ensure_database() -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def _setup(stub_url: str) -> Any:
+    from django.core.management import call_command
+
+    from triage.models import (
+        FallbackEntry,
+        LLMModel,
+        ModelCall,
+        PoolEntry,
+        Provider,
+        Router,
+        RouterTask,
+        Ticket,
+    )
+
+    call_command("migrate", verbosity=0)
+    ModelCall.objects.all().delete()
+    Ticket.objects.all().delete()
+    FallbackEntry.objects.all().delete()
+    PoolEntry.objects.all().delete()
+    RouterTask.objects.all().delete()
+    Router.objects.all().delete()
+    LLMModel.objects.all().delete()
+    Provider.objects.all().delete()
+    provider = Provider.objects.create(
+        name="bench stub", base_url=stub_url, api_key_env=STUB_KEY_ENV, timeout_seconds=Decimal("10")
+    )
+    router = Router.objects.create(name="triage-router")
+    for task in ("classify_ticket", "urgency_detection", "draft_customer_reply", "escalate_complex_issue"):
+        model = LLMModel.objects.create(
+            slug=f"bench-{task}", provider=provider, input_price_per_m=Decimal("1")
+        )
+        row = RouterTask.objects.create(
+            router=router, name=task, description=task, system_prompt="Answer in JSON."
+        )
+        PoolEntry.objects.create(task=row, model=model, rank=1)
+    return router
+
+
+def _start_worker(concurrency: int) -> subprocess.Popen[bytes]:
+    log = open(ROOT / "var" / "bench-worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "triage_site", "worker", "--pool", "threads",
+         "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    return worker
+
+
+def _run(router: Any, *, tickets: int, delay: float, concurrency: int) -> dict[str, float]:
+    """Submit every ticket first, then start the worker: the figures measure the worker alone."""
+    from triage.models import Ticket
+    from triage.services.tickets import ticket_submit
+
+    Ticket.objects.all().delete()
+    started = time.perf_counter()
+    ids = [
+        ticket_submit(router=router, subject=f"Outage {i}", body="Dashboard down, 200 users blocked.").pk
+        for i in range(tickets)
+    ]
+    submitted = time.perf_counter() - started
+    worker = _start_worker(concurrency)
+    try:
+        return _measure(ids, delay=delay, submitted=submitted)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+
+def _measure(ids: list[int], *, delay: float, submitted: float) -> dict[str, float]:
+    from triage.models import Ticket, TriageStep
+
+    tickets = len(ids)
+    settled = ("triaged", "needs_attention", "failed")
+    while Ticket.objects.filter(pk__in=ids, status__in=settled).count() < tickets:
+        time.sleep(0.2)
+    last_done = Ticket.objects.filter(pk__in=ids).order_by("-triaged_at").first()
+    assert last_done and last_done.triaged_at
+    walls: list[float] = []
+    firsts: dict[int, Any] = {}
+    for ticket_id, started_at in TriageStep.objects.filter(
+        ticket_id__in=ids, started_at__isnull=False
+    ).values_list("ticket_id", "started_at"):
+        firsts[ticket_id] = min(started_at, firsts.get(ticket_id, started_at))
+    for ticket in Ticket.objects.filter(pk__in=ids):
+        assert ticket.triaged_at is not None
+        walls.append((ticket.triaged_at - firsts[ticket.pk]).total_seconds())
+    elapsed = (last_done.triaged_at - min(firsts.values())).total_seconds()
+    failed = Ticket.objects.filter(pk__in=ids).exclude(status="triaged").count()
+    critical = 2 * delay
+    return {
+        "tickets_per_s": tickets / elapsed,
+        "submit_s": submitted,
+        "wall_p50_ms": 1000 * statistics.median(walls),
+        "wall_p95_ms": 1000 * _percentile(walls, 95),
+        "ratio_p95": (_percentile(walls, 95) / critical) if critical else float("nan"),
+        "submit_per_s": tickets / submitted,
+        "not_triaged": failed,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tickets", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--delays", default="0,0.2", help="stub delays per call, seconds, comma-separated")
+    args = parser.parse_args()
+    _ensure_database()
+
+    import django
+
+    django.setup()
+    from tests.support.stub_openai import StubOpenAI, delayed
+    from triage_site.celery import app
+
+    stub = StubOpenAI().start()
+    stub.record_requests = False
+    router = _setup(stub.base_url)
+    app.control.purge()
+    contents = {  # fmt: skip
+        "bench-classify_ticket": '{"category": "bug", "confidence": 0.9}',
+        "bench-urgency_detection":  # noqa: E501
+            '{"score": 5, "sentiment": "angry", "escalation_risk": true, "reason": "outage"}',
+        "bench-draft_customer_reply": '{"reply": "We are on it and will update you shortly."}',  # noqa: E501
+        "bench-escalate_complex_issue":
+            '{"summary": "Outage for 200 users.", "next_steps": ["check gateway"]}',
+    }
+    print(f"pipeline bench: {args.tickets} tickets, worker concurrency {args.concurrency}, "
+          f"backends: {'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite'} + "
+          f"{'Redis' if os.environ.get('REDIS_URL') else 'file broker'}")  # fmt: skip
+    try:
+        for delay in (float(d) for d in args.delays.split(",")):
+            for slug, content in contents.items():
+                stub.set_default(slug, delayed(delay, content))
+            figures = _run(router, tickets=args.tickets, delay=delay, concurrency=args.concurrency)
+            print(
+                f"stub {delay * 1000:.0f} ms/call: {figures['tickets_per_s']:.1f} tickets/s; "
+                f"wall p50 {figures['wall_p50_ms']:.0f} ms, p95 {figures['wall_p95_ms']:.0f} ms; "
+                f"p95 / critical path ({2 * delay * 1000:.0f} ms) = {figures['ratio_p95']:.2f}; "
+                f"(submitted beforehand at {figures['submit_per_s']:.0f}/s); "
+                f"not triaged: {figures['not_triaged']:.0f}"
+            )
+    finally:
+        stub.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
