@@ -13,6 +13,7 @@ throughput is the worker's own, from its first step to its last settled ticket.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -168,13 +169,13 @@ def main() -> int:
     stub.record_requests = False
     router = _setup(stub.base_url)
     app.control.purge()
-    contents = {  # fmt: skip
-        "bench-classify_ticket": '{"category": "bug", "confidence": 0.9}',
-        "bench-urgency_detection":  # noqa: E501
-            '{"score": 5, "sentiment": "angry", "escalation_risk": true, "reason": "outage"}',
-        "bench-draft_customer_reply": '{"reply": "We are on it and will update you shortly."}',  # noqa: E501
-        "bench-escalate_complex_issue":
-            '{"summary": "Outage for 200 users.", "next_steps": ["check gateway"]}',
+    urgency = {"score": 5, "sentiment": "angry", "escalation_risk": True, "reason": "outage"}
+    brief = {"summary": "Outage for 200 users.", "next_steps": ["check gateway"]}
+    contents = {
+        "bench-classify_ticket": json.dumps({"category": "bug", "confidence": 0.9}),
+        "bench-urgency_detection": json.dumps(urgency),
+        "bench-draft_customer_reply": json.dumps({"reply": "We are on it and will update you shortly."}),
+        "bench-escalate_complex_issue": json.dumps(brief),
     }
     print(f"pipeline bench: {args.tickets} tickets, worker concurrency {args.concurrency}, "
           f"backends: {'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite'} + "

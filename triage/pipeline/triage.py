@@ -56,7 +56,9 @@ def triage_ticket(*, ticket_id: int) -> None:
         classify = pool.submit(_in_thread, step_run, ticket, steps[CLASSIFY], prompts)
         urgency_step = step_run(ticket, steps[URGENCY], prompts)
         urgency = urgency_step.result if urgency_step.result else dict(DEFAULT_URGENCY)
-        reply = pool.submit(_in_thread, step_run, ticket, steps[REPLY], prompts, urgency=int(urgency["score"]))
+        reply = pool.submit(
+            _in_thread, step_run, ticket, steps[REPLY], prompts, urgency=int(urgency["score"])
+        )
         escalate, reason = escalation_decision(urgency=urgency, threshold=ticket.router.escalation_threshold)
         if escalate:
             step_run(ticket, steps[BRIEF], prompts, urgency=int(urgency["score"]))
