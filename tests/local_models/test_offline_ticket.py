@@ -55,10 +55,8 @@ def test_calm_ticket_skips_the_brief_offline(presets: None, no_keys: None) -> No
 
 def test_support_bot_router_answers_offline(presets: None, no_keys: None) -> None:
     faq = route("support-bot-router", [{"role": "user", "content": "What are your support hours?"}])
-    hard = route(
-        "support-bot-router",
-        [{"role": "user", "content": "My Kubernetes pod keeps crashing with OOMKilled errors after I scaled up"}],
-    )
+    question = "My Kubernetes pod keeps crashing with OOMKilled errors after I scaled up"
+    hard = route("support-bot-router", [{"role": "user", "content": question}])
     assert faq.served_by == hard.served_by == "local/support-bot"
     assert "Monday to Friday" in faq.content
     assert "will follow up" in hard.content
