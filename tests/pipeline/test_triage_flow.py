@@ -33,6 +33,7 @@ def test_urgent_ticket_gets_all_four_steps_and_the_model_behind_each(
     ticket.refresh_from_db()
     steps = _steps(ticket)
     assert ticket.status == Ticket.Status.TRIAGED
+    assert (ticket.category, ticket.urgency_score, ticket.escalated) == ("bug", 5, True)
     assert {name: s.status for name, s in steps.items()} == dict.fromkeys(steps, "done")
     assert steps["classify_ticket"].result == {"category": "bug", "confidence": 0.9}
     assert steps["urgency_detection"].result["score"] == 5

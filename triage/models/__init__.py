@@ -1,5 +1,6 @@
 """Data model: routing configuration, tickets and their steps, and the usage audit trail."""
 
+from .apikeys import ApiKey
 from .routing import (
     DEFAULT_CATEGORIES,
     MAX_POOL_SIZE,
@@ -15,6 +16,7 @@ from .tickets import Ticket, TriageStep
 from .usage import CallOutcome, ModelCall
 
 __all__ = [
+    "ApiKey",
     "DEFAULT_CATEGORIES",
     "MAX_POOL_SIZE",
     "CallOutcome",

@@ -47,12 +47,18 @@ class Ticket(models.Model):
     # How many times a worker has started triaging this ticket; caps redeliveries after crashes.
     triage_runs = models.PositiveSmallIntegerField(default=0)
     attention_reason = models.TextField(blank=True, help_text="Why the ticket needs attention or failed.")
+    # Copied from the current classify / urgency steps so lists filter on plain indexed columns.
+    category = models.CharField(max_length=40, blank=True)
+    urgency_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    escalated = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="ticket_newest_first"),
             models.Index(fields=["status", "-created_at"], name="ticket_status_created"),
+            models.Index(fields=["category", "-created_at"], name="ticket_category_created"),
+            models.Index(fields=["urgency_score", "-created_at"], name="ticket_urgency_created"),
         ]
 
     def __str__(self) -> str:

@@ -185,8 +185,18 @@ def ticket_settle(ticket: Ticket) -> None:
         reason = "; ".join(_degraded_reason(s) for s in degraded)
     else:
         status, reason = Ticket.Status.TRIAGED, ""
+    by_name = {s.task_name: s for s in steps}
+    category = (by_name[CLASSIFY].result or {}).get("category", "") if CLASSIFY in by_name else ""
+    urgency = (by_name[URGENCY].result or {}).get("score") if URGENCY in by_name else None
+    escalated = BRIEF in by_name and by_name[BRIEF].status == TriageStep.Status.DONE
     Ticket.objects.filter(pk=ticket.pk).update(
-        status=status, attention_reason=reason, triaged_at=timezone.now(), updated_at=timezone.now()
+        status=status,
+        attention_reason=reason,
+        category=category or "",
+        urgency_score=urgency,
+        escalated=escalated,
+        triaged_at=timezone.now(),
+        updated_at=timezone.now(),
     )
 
 
