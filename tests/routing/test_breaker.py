@@ -220,7 +220,11 @@ def test_breaker_state_is_shared_with_another_process(router, stub_openai):
     env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "triage_site.settings"}
 
     child = subprocess.run(
-        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", CHILD],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
         cwd=Path(__file__).resolve().parents[2],
     )
 
@@ -228,3 +232,29 @@ def test_breaker_state_is_shared_with_another_process(router, stub_openai):
     attempts = json.loads(child.stdout.strip().splitlines()[-1])
     assert [a[:2] for a in attempts] == [["flaky", "skipped_open_circuit"], ["steady", "ok"]]
     assert stub_openai.request_count("flaky") == 3
+
+
+def test_successes_of_a_healthy_model_need_no_write():
+    assert breaker.breaker_success_changes(None, 0.0) is False
+    healthy = breaker_record_success(None, 0.0)
+    assert breaker.breaker_success_changes(healthy, 1.0) is False
+    assert breaker.breaker_success_changes(fail(None, 0.0), 1.0) is True
+    assert breaker.breaker_success_changes(fail(None, 0.0), 500.0) is True  # consecutive failure pending
+    recovered = breaker_record_success(fail(None, 0.0), 1.0)
+    assert breaker.breaker_success_changes(recovered, 2.0) is True  # the failure is still in the window
+    assert breaker.breaker_success_changes(recovered, 200.0) is False
+
+
+@pytest.mark.django_db
+def test_admin_model_list_shows_breaker_state_reason_and_until(router, stub_openai, client):
+    from django.contrib.auth.models import User
+
+    stub_openai.set_default("flaky", server_error())
+    for _ in range(3):
+        route(router, MESSAGES, task="t")
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw-123456789"))
+
+    page = client.get("/admin/triage/llmmodel/").content.decode()
+
+    assert "circuit breaker" in page.lower()
+    assert "open until" in page and "3 consecutive failures (last: server_error)" in page

@@ -36,8 +36,15 @@ TECH = TaskSpec(
 
 def frozen(name: str, spec: TaskSpec, index: int) -> FrozenTask:
     return FrozenTask(
-        id=index, name=name, description=spec.description, utterances=tuple(spec.utterances), system_prompt="",
-        policy="manual_ranking", expected_input_tokens=1, expected_output_tokens=1, first_token_timeout_seconds=1,
+        id=index,
+        name=name,
+        description=spec.description,
+        utterances=tuple(spec.utterances),
+        system_prompt="",
+        policy="manual_ranking",
+        expected_input_tokens=1,
+        expected_output_tokens=1,
+        first_token_timeout_seconds=1,
         pool=(),
     )
 
@@ -119,7 +126,9 @@ def test_classifier_is_built_once_per_configuration(router, stub_openai, monkeyp
 
 
 def test_tfidf_tolerates_typos():
-    classifier = classifier_build([frozen("billing", BILLING, 1), frozen("tech", TECH, 2)], threshold=0.35, encoder="tfidf")
+    classifier = classifier_build(
+        [frozen("billing", BILLING, 1), frozen("tech", TECH, 2)], threshold=0.35, encoder="tfidf"
+    )
 
     assert classifier.classify(user("i was chraged twise for my subscripton")).task == "billing"
     assert classifier.classify(user("kubernets pod crashng OOMkiled")).task == "tech"
@@ -149,7 +158,9 @@ def test_tfidf_accuracy_on_the_labeled_set_does_not_regress():
 @pytest.mark.embeddings
 @pytest.mark.skipif(not minilm_available(), reason="needs requirements-embeddings.txt")
 def test_minilm_encoder_classifies_offline():
-    classifier = classifier_build([frozen("billing", BILLING, 1), frozen("tech", TECH, 2)], threshold=0.35, encoder="minilm")
+    classifier = classifier_build(
+        [frozen("billing", BILLING, 1), frozen("tech", TECH, 2)], threshold=0.35, encoder="minilm"
+    )
 
     assert classifier.classify(user("you took money from my card two times")).task == "billing"
     assert classifier.classify(user("my container is out of memory and restarts")).task == "tech"

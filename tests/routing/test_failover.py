@@ -72,7 +72,9 @@ def test_overloaded_error_names_the_kind(router, stub_openai):
 
 
 def test_connection_refused_is_a_connection_error(router, make_model, make_router):
-    dead = Provider.objects.create(name="Dead", base_url="http://127.0.0.1:9/v1", timeout_seconds=Decimal("1"))
+    dead = Provider.objects.create(
+        name="Dead", base_url="http://127.0.0.1:9/v1", timeout_seconds=Decimal("1")
+    )
     make_model("unreachable", provider=dead)
     router = make_router("r2", tasks={"t": TaskSpec(pool=["unreachable", "secondary"])})
 
@@ -157,8 +159,12 @@ def test_sdk_never_retries_on_its_own(router, stub_openai):
 
 
 def test_overall_deadline_stops_slow_chain(router, stub_openai, make_router):
-    slow = make_router("slow-router", tasks={"t": TaskSpec(pool=["primary", "secondary"])},
-                       fallbacks=["fallback"], request_deadline_seconds=Decimal("1"))
+    slow = make_router(
+        "slow-router",
+        tasks={"t": TaskSpec(pool=["primary", "secondary"])},
+        fallbacks=["fallback"],
+        request_deadline_seconds=Decimal("1"),
+    )
     stub_openai.script("primary", hang(5))
     stub_openai.script("secondary", hang(5))
 
@@ -172,7 +178,9 @@ def test_overall_deadline_stops_slow_chain(router, stub_openai, make_router):
     assert stub_openai.request_count("fallback") == 0
 
 
-def test_unconfigured_key_is_skipped_without_a_network_call(stub_openai, monkeypatch, make_model, make_router):
+def test_unconfigured_key_is_skipped_without_a_network_call(
+    stub_openai, monkeypatch, make_model, make_router
+):
     needs_key = Provider.objects.create(
         name="Needs key", base_url=stub_openai.base_url, api_key_env="MISSING_TEST_KEY_VAR"
     )

@@ -18,16 +18,32 @@ MESSAGES = [{"role": "user", "content": "hello"}]
 
 def model(model_id: int, price_in: str = "1", price_out: str = "1", usable: bool = True) -> ModelSpec:
     return ModelSpec(
-        id=model_id, slug=f"m{model_id}", provider_id=1, provider_name="p", is_local=False, base_url="http://x",
-        api_key_env="", timeout_seconds=1.0, input_price_per_m=Decimal(price_in),
-        output_price_per_m=Decimal(price_out), supports_json_mode=False, usable=usable,
+        id=model_id,
+        slug=f"m{model_id}",
+        provider_id=1,
+        provider_name="p",
+        is_local=False,
+        base_url="http://x",
+        api_key_env="",
+        timeout_seconds=1.0,
+        input_price_per_m=Decimal(price_in),
+        output_price_per_m=Decimal(price_out),
+        supports_json_mode=False,
+        usable=usable,
     )
 
 
 def task(policy: str, *models: ModelSpec, expected_in: int = 1000, expected_out: int = 100) -> TaskSpec:
     return TaskSpec(
-        id=1, name="t", description="", utterances=(), system_prompt="", policy=policy,
-        expected_input_tokens=expected_in, expected_output_tokens=expected_out, first_token_timeout_seconds=5.0,
+        id=1,
+        name="t",
+        description="",
+        utterances=(),
+        system_prompt="",
+        policy=policy,
+        expected_input_tokens=expected_in,
+        expected_output_tokens=expected_out,
+        first_token_timeout_seconds=5.0,
         pool=tuple(PoolSpec(rank, m) for rank, m in enumerate(models, start=1)),
     )
 
@@ -104,8 +120,15 @@ def test_disabled_models_are_not_candidates():
 
 def test_tiered_pool_serves_only_the_matching_urgency():
     spec = TaskSpec(
-        id=1, name="t", description="", utterances=(), system_prompt="", policy="manual_ranking",
-        expected_input_tokens=1, expected_output_tokens=1, first_token_timeout_seconds=5.0,
+        id=1,
+        name="t",
+        description="",
+        utterances=(),
+        system_prompt="",
+        policy="manual_ranking",
+        expected_input_tokens=1,
+        expected_output_tokens=1,
+        first_token_timeout_seconds=5.0,
         pool=(PoolSpec(1, model(1), max_urgency=3), PoolSpec(2, model(2), min_urgency=4)),
     )
     assert slugs(select_candidates(spec, latency={}, health={}, now=0, urgency=5)) == ["m2"]

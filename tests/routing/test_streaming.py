@@ -65,7 +65,10 @@ def test_stream_fails_over_when_the_first_token_is_too_slow(router, stub_openai)
     events, text = collect(route_stream(router, MESSAGES, task="chat"))
 
     assert text == "quick"
-    assert [(a.model, a.outcome) for a in events[-1].result.attempts] == [("streamer", "timeout"), ("backup", "ok")]
+    assert [(a.model, a.outcome) for a in events[-1].result.attempts] == [
+        ("streamer", "timeout"),
+        ("backup", "ok"),
+    ]
 
 
 def test_stream_dying_before_content_fails_over_silently(router, stub_openai):

@@ -137,7 +137,9 @@ class StubOpenAI:
         server.daemon_threads = True
         server.block_on_close = False
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -226,7 +228,9 @@ class _StubHandler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
             return
         model = str(body.get("model", ""))
-        self.stub.record(RecordedRequest(model=model, body=body, headers={k.lower(): v for k, v in self.headers.items()}))
+        self.stub.record(
+            RecordedRequest(model=model, body=body, headers={k.lower(): v for k, v in self.headers.items()})
+        )
         behaviour = self.stub.next_behaviour(model)
         self._perform(behaviour, model, body)
 
@@ -237,9 +241,7 @@ class _StubHandler(BaseHTTPRequestHandler):
             return
         if behaviour.delay and self.stub.wait(behaviour.delay):
             return
-        if behaviour.kind == "status":
-            self._send_raw(behaviour.status, behaviour.body, behaviour.headers)
-        elif behaviour.kind == "raw":
+        if behaviour.kind == "status" or behaviour.kind == "raw":
             self._send_raw(behaviour.status, behaviour.body, behaviour.headers)
         elif behaviour.kind == "stream_die":
             self._stream(model, behaviour, body, die=True)

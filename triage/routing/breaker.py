@@ -12,8 +12,10 @@ Rules:
 - when the cooldown ends the model is half-open: one process wins the trial lock
   (``cache.add``) and its call decides (success closes and resets, failure re-opens, doubled).
 
-Concurrent updates from several processes are last-writer-wins: counts are approximate under
-heavy concurrency, which is acceptable for a breaker. Local in-process models never open.
+Successes of a model with no failure in the last minute are not written (see
+``breaker_success_changes``). Concurrent updates from several processes are last-writer-wins:
+counts are approximate under heavy concurrency, which is acceptable for a breaker.
+Local in-process models never open.
 This module never calls a model and never touches the database.
 """
 
@@ -85,6 +87,20 @@ def _cooldown(opens: int) -> float:
     return min(BASE_COOLDOWN * (2 ** max(opens - 1, 0)), MAX_COOLDOWN)
 
 
+def breaker_success_changes(health: Health | None, now: float) -> bool:
+    """Whether a success must be written: not while the model has no failure in the window.
+
+    Successes of a healthy model are not written (one shared-cache write saved per call), so the
+    failure-rate window counts from the first failure of the last minute on. That errs towards
+    opening a little early for a model that starts failing half its calls, never towards late.
+    """
+    if not health:
+        return False
+    if health.get("state") == OPEN or int(health.get("consecutive", 0)):
+        return True
+    return any(int(bucket[2]) for bucket in _window(health, now))
+
+
 def breaker_record_success(health: Health | None, now: float) -> Health:
     """A successful call: counts in the window, closes a half-open breaker and resets its backoff."""
     record = dict(health or health_new())
@@ -106,7 +122,9 @@ def breaker_record_failure(
     record["consecutive"] = int(record.get("consecutive", 0)) + 1
     record["last_failure_at"] = now
     if retry_after is not None and retry_after > 0:
-        return _open(record, now, min(retry_after, MAX_COOLDOWN), f"rate limited: Retry-After {retry_after:g}s")
+        return _open(
+            record, now, min(retry_after, MAX_COOLDOWN), f"rate limited: Retry-After {retry_after:g}s"
+        )
     if state == HALF_OPEN:
         opens = int(record.get("opens", 0)) + 1
         record["opens"] = opens

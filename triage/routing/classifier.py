@@ -51,7 +51,6 @@ class Encoder(Protocol):
         ...
 
 
-
 class TfidfEncoder:
     name = "tfidf"
 
@@ -61,12 +60,18 @@ class TfidfEncoder:
                 (
                     "words",
                     TfidfVectorizer(
-                        analyzer="word", ngram_range=(1, 2), sublinear_tf=True, lowercase=True, strip_accents="unicode"
+                        analyzer="word",
+                        ngram_range=(1, 2),
+                        sublinear_tf=True,
+                        lowercase=True,
+                        strip_accents="unicode",
                     ),
                 ),
                 (
                     "chars",  # character n-grams: robust to typos ("pasword", "u have")
-                    TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True),
+                    TfidfVectorizer(
+                        analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True
+                    ),
                 ),
             ]
         )
@@ -118,7 +123,8 @@ class MiniLMEncoder:
         _load_minilm()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = _load_minilm().encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        vectors = _load_minilm().encode(
+            list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
         return np.asarray(vectors, dtype=np.float32)
 
@@ -199,7 +205,7 @@ class TaskClassifier:
         present = [(text, weight) for text, weight in parts if text.strip()]
         if not present and not system.strip():
             return None
-        query = np.zeros(self._examples.shape[1], dtype=np.float32)
+        query: np.ndarray = np.zeros(self._examples.shape[1], dtype=np.float32)
         if present:
             vectors = self.encoder.encode([text for text, _ in present])
             weights = np.asarray([weight for _, weight in present], dtype=np.float32)[:, None]
@@ -229,7 +235,9 @@ class TaskClassifier:
             return Classification(task=None, score=0.0, best_task=None, scores=scores)
         best = max(scores, key=lambda name: scores[name])
         score = scores[best]
-        return Classification(task=best if score >= self.threshold else None, score=score, best_task=best, scores=scores)
+        return Classification(
+            task=best if score >= self.threshold else None, score=score, best_task=best, scores=scores
+        )
 
 
 def classifier_build(tasks: Sequence[TaskSpec], *, threshold: float, encoder: str) -> TaskClassifier:

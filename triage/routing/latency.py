@@ -25,7 +25,9 @@ def _ewma(previous: float | None, sample: float) -> float:
     return sample if previous is None else ALPHA * sample + (1 - ALPHA) * previous
 
 
-def latency_record(record: LatencyRecord | None, *, total_ms: float, first_token_ms: float | None) -> LatencyRecord:
+def latency_record(
+    record: LatencyRecord | None, *, total_ms: float, first_token_ms: float | None
+) -> LatencyRecord:
     updated = dict(record or {"ms": None, "n": 0, "ttft_ms": None, "ttft_n": 0})
     updated["ms"] = _ewma(updated.get("ms"), total_ms)
     updated["n"] = int(updated.get("n", 0)) + 1
@@ -39,7 +41,11 @@ def latency_estimate(record: LatencyRecord | None, *, streaming: bool) -> float 
     """The estimate in ms, or None while the model has fewer than ``MIN_SAMPLES`` samples."""
     if not record:
         return None
-    value, samples = (record.get("ttft_ms"), record.get("ttft_n", 0)) if streaming else (record.get("ms"), record.get("n", 0))
+    value, samples = (
+        (record.get("ttft_ms"), record.get("ttft_n", 0))
+        if streaming
+        else (record.get("ms"), record.get("n", 0))
+    )
     if value is None or int(samples) < MIN_SAMPLES:
         return None
     return float(value)

@@ -33,7 +33,9 @@ def expected_cost(model: ModelSpec, task: TaskSpec) -> Decimal:
 
 
 def order_lowest_cost(task: TaskSpec, pool: Sequence[PoolSpec]) -> list[ModelSpec]:
-    ranked = sorted(enumerate(pool), key=lambda item: (expected_cost(item[1].model, task), item[1].rank, item[0]))
+    ranked = sorted(
+        enumerate(pool), key=lambda item: (expected_cost(item[1].model, task), item[1].rank, item[0])
+    )
     return [entry.model for _, entry in ranked]
 
 

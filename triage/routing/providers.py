@@ -196,9 +196,13 @@ def call_local(model: ModelSpec, request: Request) -> ChatCompletion:
     try:
         text = local.reply(request.messages, task=request.task)
     except ValueError as error:
-        raise CallFailure(CallOutcome.SERVER_ERROR, f"local model can't answer: {str(error)[:200]}") from error
+        raise CallFailure(
+            CallOutcome.SERVER_ERROR, f"local model can't answer: {str(error)[:200]}"
+        ) from error
     except Exception as error:
-        raise CallFailure(CallOutcome.SERVER_ERROR, f"local model failed: {type(error).__name__}: {error}") from error
+        raise CallFailure(
+            CallOutcome.SERVER_ERROR, f"local model failed: {type(error).__name__}: {error}"
+        ) from error
     prompt = count_prompt_tokens(request.messages)
     completion_tokens = count_text_tokens(text)
     return ChatCompletion(

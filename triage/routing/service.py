@@ -184,7 +184,9 @@ def classifier_for(snapshot: Snapshot, router: RouterSpec) -> TaskClassifier:
             if found is None:
                 tasks = list(router.tasks.values())
                 try:
-                    found = classifier_build(tasks, threshold=router.confidence_threshold, encoder=router.encoder)
+                    found = classifier_build(
+                        tasks, threshold=router.confidence_threshold, encoder=router.encoder
+                    )
                 except EncoderUnavailable as error:
                     logger.warning("Router %s: %s; using the tfidf encoder", router.name, error)
                     found = classifier_build(tasks, threshold=router.confidence_threshold, encoder="tfidf")
@@ -194,7 +196,9 @@ def classifier_for(snapshot: Snapshot, router: RouterSpec) -> TaskClassifier:
 
 def last_resort(snapshot: Snapshot, router: RouterSpec, task_name: str | None) -> list[ModelSpec]:
     """Local models in the router's fallbacks that serve the task, else any enabled local that does."""
-    from_fallbacks = [m for m in router.fallbacks if m.is_local and m.usable and local_available(m, task_name)]
+    from_fallbacks = [
+        m for m in router.fallbacks if m.is_local and m.usable and local_available(m, task_name)
+    ]
     if from_fallbacks:
         return from_fallbacks
     serving = [m for m in snapshot.local_catalog if local_available(m, task_name)]
@@ -205,7 +209,11 @@ def last_resort(snapshot: Snapshot, router: RouterSpec, task_name: str | None) -
 
 
 def build_chain(
-    snapshot: Snapshot, router: RouterSpec, ordered_pool: Sequence[ModelSpec], task_name: str | None, pinned: ModelSpec | None
+    snapshot: Snapshot,
+    router: RouterSpec,
+    ordered_pool: Sequence[ModelSpec],
+    task_name: str | None,
+    pinned: ModelSpec | None,
 ) -> list[ModelSpec]:
     """Pinned model, the policy's order, the router's remote fallbacks, then the local last resort."""
     chain: list[ModelSpec] = [pinned] if pinned else []
@@ -249,9 +257,7 @@ def plan_request(
         if pin_key:
             keys.append(pin_key)
         state = cache.get_many(keys)
-        version = state.get(CONFIG_VERSION_KEY)
-        if version is None:
-            version = config_version_read()
+        version = state.get(CONFIG_VERSION_KEY) or config_version_read()
         if version != snapshot.version:
             snapshot_refresh(str(version))
             continue
@@ -276,9 +282,16 @@ def plan_request(
     latency_state: dict[int, latency.LatencyRecord | None] = {}
     ordered: list[ModelSpec] = []
     if task_spec is not None:
-        latency_state = {model_id: state.get(key) for task_id, model_id, key in latency_keys if task_id == task_spec.id}
+        latency_state = {
+            model_id: state.get(key) for task_id, model_id, key in latency_keys if task_id == task_spec.id
+        }
         ordered = select_candidates(
-            task_spec, latency=latency_state, health=health, now=time.time(), streaming=streaming, urgency=urgency
+            task_spec,
+            latency=latency_state,
+            health=health,
+            now=time.time(),
+            streaming=streaming,
+            urgency=urgency,
         )
     return Plan(
         router=router,
@@ -346,7 +359,9 @@ class AttemptLog:
         if state == breaker.HALF_OPEN:
             lock_seconds = int(model.timeout_seconds) + 2
             if not cache.add(breaker.trial_key(model.id), 1, timeout=lock_seconds):
-                return self.skip(model, CallOutcome.SKIPPED_OPEN_CIRCUIT, "circuit half-open: trial in flight")
+                return self.skip(
+                    model, CallOutcome.SKIPPED_OPEN_CIRCUIT, "circuit half-open: trial in flight"
+                )
             self.trials.add(model.id)
         return None
 
@@ -395,7 +410,10 @@ class AttemptLog:
         writes: dict[str, Any] = {}
         if failure.outcome != CallOutcome.INVALID_OUTPUT:
             record = breaker.breaker_record_failure(
-                self.plan.health.get(model.id), time.time(), outcome=failure.outcome, retry_after=failure.retry_after
+                self.plan.health.get(model.id),
+                time.time(),
+                outcome=failure.outcome,
+                retry_after=failure.retry_after,
             )
             self.plan.health[model.id] = record
             writes[breaker.health_key(model.id)] = record
@@ -416,8 +434,10 @@ class AttemptLog:
         )
         health_writes: dict[str, Any] = {}
         if not model.is_local:
-            record = breaker.breaker_record_success(self.plan.health.get(model.id), time.time())
-            health_writes[breaker.health_key(model.id)] = record
+            now = time.time()
+            health = self.plan.health.get(model.id)
+            if breaker.breaker_success_changes(health, now):
+                health_writes[breaker.health_key(model.id)] = breaker.breaker_record_success(health, now)
             task = self.plan.task
             if task is not None and task.policy == "lowest_latency":
                 key = latency.latency_key(task.id, model.id)
@@ -449,7 +469,9 @@ class AttemptLog:
         self.rows = []
 
 
-def _usage(model: ModelSpec, completion: ChatCompletion, messages: Messages, content: str) -> tuple[int, int, bool]:
+def _usage(
+    model: ModelSpec, completion: ChatCompletion, messages: Messages, content: str
+) -> tuple[int, int, bool]:
     usage = completion.usage
     if usage is not None and not model.is_local:
         return int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0), False
@@ -469,7 +491,9 @@ def _elapsed_ms(since: float) -> int:
     return max(int(round((time.perf_counter() - since) * 1000)), 0)
 
 
-def call_with_failover(plan: Plan, request: Request, log: AttemptLog, validator: Validator | None) -> Served | None:
+def call_with_failover(
+    plan: Plan, request: Request, log: AttemptLog, validator: Validator | None
+) -> Served | None:
     """Try each candidate in order until one answers with output the validator accepts."""
     for model in plan.candidates:
         attempt_started = time.perf_counter()
@@ -502,7 +526,9 @@ def call_with_failover(plan: Plan, request: Request, log: AttemptLog, validator:
                 cost=cost,
             )
             continue
-        served = Served(model, completion, content, parsed, prompt_tokens, completion_tokens, estimated, cost, latency_ms)
+        served = Served(
+            model, completion, content, parsed, prompt_tokens, completion_tokens, estimated, cost, latency_ms
+        )
         log.succeeded(served)
         return served
     return None
@@ -554,7 +580,9 @@ def route(
 
     ``urgency`` (1-5), when known, restricts tiered pools to the entries serving it.
     """
-    plan = plan_request(router, messages, task=task, affinity_key=affinity_key, streaming=False, urgency=urgency)
+    plan = plan_request(
+        router, messages, task=task, affinity_key=affinity_key, streaming=False, urgency=urgency
+    )
     request = Request(messages=messages, task=plan.task_name, json_mode=json_mode, max_tokens=max_tokens)
     log = AttemptLog(plan, ticket_id=ticket_id, step_id=step_id)
     try:
@@ -574,7 +602,9 @@ def _local_chunk(completion: ChatCompletion, content: str) -> ChatCompletionChun
         object="chat.completion.chunk",
         created=completion.created,
         model=completion.model,
-        choices=[ChunkChoice(index=0, delta=ChoiceDelta(role="assistant", content=content), finish_reason="stop")],
+        choices=[
+            ChunkChoice(index=0, delta=ChoiceDelta(role="assistant", content=content), finish_reason="stop")
+        ],
     )
 
 
@@ -603,7 +633,9 @@ def route_stream(
     task's first-token limit). After that a failure ends the stream with an ``error`` event. When
     every candidate fails before any content, raises :class:`RoutingError` like ``route()``.
     """
-    plan = plan_request(router, messages, task=task, affinity_key=affinity_key, streaming=True, urgency=urgency)
+    plan = plan_request(
+        router, messages, task=task, affinity_key=affinity_key, streaming=True, urgency=urgency
+    )
     request = Request(messages=messages, task=plan.task_name, max_tokens=max_tokens)
     log = AttemptLog(plan, ticket_id=ticket_id, step_id=None)
     first_token_limit = plan.task.first_token_timeout_seconds if plan.task else 10.0
@@ -614,10 +646,13 @@ def route_stream(
                 continue
             if model.is_local:
                 served = _serve_local(plan, request, log, model, attempt_started)
-                if served is None:
+                if served is None or served.completion is None:
                     continue
-                yield StreamEvent(kind="chunk", delta=served.content, chunk=_local_chunk(served.completion, served.content))  # type: ignore[arg-type]
-                yield StreamEvent(kind="done", result=_result(plan, log, served), attempts=tuple(log.attempts))
+                chunk = _local_chunk(served.completion, served.content)
+                yield StreamEvent(kind="chunk", delta=served.content, chunk=chunk)
+                yield StreamEvent(
+                    kind="done", result=_result(plan, log, served), attempts=tuple(log.attempts)
+                )
                 return
             progress = _StreamProgress()
             try:
@@ -626,14 +661,21 @@ def route_stream(
                 if not progress.forwarded:
                     log.failed(model, failure, _elapsed_ms(attempt_started))
                     continue
-                log.failed(model, failure, _elapsed_ms(attempt_started), **_partial_usage(model, request, progress))
+                log.failed(
+                    model, failure, _elapsed_ms(attempt_started), **_partial_usage(model, request, progress)
+                )
                 error = f"{model.slug} failed after streaming began: {failure}"
                 yield StreamEvent(kind="error", error=error, attempts=tuple(log.attempts))
                 return
             except GeneratorExit:
                 # the caller stopped reading: account for what was generated so far
-                log.add(model, CallOutcome.OK, _elapsed_ms(attempt_started), error="stream closed by the caller",
-                        **_partial_usage(model, request, progress))
+                log.add(
+                    model,
+                    CallOutcome.OK,
+                    _elapsed_ms(attempt_started),
+                    error="stream closed by the caller",
+                    **_partial_usage(model, request, progress),
+                )
                 raise
             served = _stream_served(model, request, progress, attempt_started)
             log.succeeded(served, first_token_ms=progress.first_token_ms)
@@ -645,7 +687,9 @@ def route_stream(
         log.write_rows()
 
 
-def _serve_local(plan: Plan, request: Request, log: AttemptLog, model: ModelSpec, started: float) -> Served | None:
+def _serve_local(
+    plan: Plan, request: Request, log: AttemptLog, model: ModelSpec, started: float
+) -> Served | None:
     try:
         completion = call_local(model, request)
         content = completion.choices[0].message.content or ""
@@ -656,7 +700,15 @@ def _serve_local(plan: Plan, request: Request, log: AttemptLog, model: ModelSpec
     prompt_tokens, completion_tokens, estimated = _usage(model, completion, request.messages, content)
     cost = _cost(model, prompt_tokens, completion_tokens)
     served = Served(
-        model, completion, content, content, prompt_tokens, completion_tokens, estimated, cost, _elapsed_ms(started)
+        model,
+        completion,
+        content,
+        content,
+        prompt_tokens,
+        completion_tokens,
+        estimated,
+        cost,
+        _elapsed_ms(started),
     )
     log.succeeded(served)
     return served
@@ -675,7 +727,11 @@ def _forward_stream(
     first_token_deadline = started + min(first_token_limit, timeout)
     held: list[StreamEvent] = []
     chunks = stream_remote(
-        model, request, api_key=provider_key(model) or "", timeout=timeout, first_token_timeout=min(first_token_limit, timeout)
+        model,
+        request,
+        api_key=provider_key(model) or "",
+        timeout=timeout,
+        first_token_timeout=min(first_token_limit, timeout),
     )
     try:
         for chunk in chunks:
@@ -727,7 +783,11 @@ def _stream_served(model: ModelSpec, request: Request, progress: _StreamProgress
         completion_tokens = int(progress.usage.completion_tokens or 0)
         estimated = False
     else:
-        prompt_tokens, completion_tokens, estimated = count_prompt_tokens(request.messages), count_text_tokens(content), True
+        prompt_tokens, completion_tokens, estimated = (
+            count_prompt_tokens(request.messages),
+            count_text_tokens(content),
+            True,
+        )
     return Served(
         model=model,
         completion=None,

@@ -1,0 +1,175 @@
+"""What the router adds to a model call, against a zero-latency stub on 127.0.0.1.
+
+Makes the same chat call N times directly with the openai SDK and N times through ``route()``
+(interleaved, so both see the same machine), and prints p50/p95/p99 of:
+- selection overhead: from entering ``route()`` to the stub receiving the request, minus the same
+  span for the direct SDK call (config check, breaker/latency/pin read, policy ordering);
+- added end-to-end time: routed minus direct, audit row and shared-state writes included;
+and the same with classification (no task named). Prints figures; asserts nothing.
+
+Runs on a throw-away SQLite database + database cache by default; with DATABASE_URL / REDIS_URL
+set it uses those (it creates its own router, prefixed ``bench-``, and deletes it afterwards).
+
+    .venv/bin/python bench/routing_overhead.py [--calls 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+os.environ["LOG_LEVEL"] = "WARNING"  # per-request INFO lines would be measured too
+if not os.environ.get("DATABASE_URL"):
+    os.environ["TRIAGE_DATA_DIR"] = tempfile.mkdtemp(prefix="triage-bench-")
+
+import django  # noqa: E402
+
+django.setup()
+
+import logging  # noqa: E402
+
+import openai  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from tests.support.stub_openai import StubOpenAI  # noqa: E402
+from triage.models import LLMModel, ModelCall, PoolEntry, Provider, Router, RouterTask  # noqa: E402
+from triage.routing import route  # noqa: E402
+
+logging.getLogger("httpx2").setLevel(logging.WARNING)
+KEY_ENV = "BENCH_STUB_API_KEY"
+MESSAGES = [
+    {"role": "system", "content": "You are a helpful customer support assistant."},
+    {"role": "user", "content": "I was charged twice for my subscription this month. Why?"},
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(int(round(q / 100 * (len(ordered) - 1))), len(ordered) - 1)
+    return ordered[index]
+
+
+def setup_router(stub: StubOpenAI) -> Router:
+    os.environ[KEY_ENV] = "bench-key"
+    suffix = str(os.getpid())
+    provider = Provider.objects.create(
+        name=f"bench-stub-{suffix}", base_url=stub.base_url, api_key_env=KEY_ENV
+    )
+    model = LLMModel.objects.create(
+        slug=f"bench-model-{suffix}",
+        provider=provider,
+        input_price_per_m=Decimal("1"),
+        output_price_per_m=Decimal("2"),
+    )
+    router = Router.objects.create(name=f"bench-{suffix}", classifier_confidence_threshold=Decimal("0"))
+    billing = RouterTask.objects.create(
+        router=router,
+        name="billing_support",
+        description="Billing disputes: double charges, unexpected invoices, refunds, renewals.",
+        example_utterances="I was charged twice\nWhy is my invoice higher than last month?",
+    )
+    tech = RouterTask.objects.create(
+        router=router,
+        name="technical_troubleshooting",
+        description="Infrastructure failures, Kubernetes errors, API errors.",
+        example_utterances="My pod keeps crashing\nThe API returns 502 errors",
+    )
+    for task in (billing, tech):
+        PoolEntry.objects.create(task=task, model=model, rank=1)
+    return router
+
+
+def teardown(router: Router) -> None:
+    model_ids = list(LLMModel.objects.filter(pool_entries__task__router=router).values_list("id", flat=True))
+    ModelCall.objects.filter(router=router).delete()
+    provider_ids = list(Provider.objects.filter(models__id__in=model_ids).values_list("id", flat=True))
+    router.delete()
+    LLMModel.objects.filter(id__in=model_ids).delete()
+    Provider.objects.filter(id__in=provider_ids).delete()
+
+
+def measure(stub: StubOpenAI, router: Router, calls: int, *, task: str | None) -> dict[str, list[float]]:
+    slug = LLMModel.objects.get(
+        pool_entries__task__router=router, pool_entries__task__name="billing_support"
+    ).slug
+    client = openai.OpenAI(base_url=stub.base_url, api_key="bench-key", max_retries=0, timeout=30)
+    spans: dict[str, list[float]] = {"direct": [], "routed": [], "direct_send": [], "routed_send": []}
+    for _ in range(50):  # warm up: connections, snapshot, classifier, encodings
+        client.chat.completions.create(model=slug, messages=MESSAGES)
+        route(router, MESSAGES, task=task)
+    for _ in range(calls):
+        stub.reset()
+        start = time.perf_counter()
+        client.chat.completions.create(model=slug, messages=MESSAGES)
+        spans["direct"].append((time.perf_counter() - start) * 1000)
+        spans["direct_send"].append((stub.requests(slug)[-1].received_at - start) * 1000)
+        stub.reset()
+        start = time.perf_counter()
+        route(router, MESSAGES, task=task)
+        spans["routed"].append((time.perf_counter() - start) * 1000)
+        spans["routed_send"].append((stub.requests(slug)[-1].received_at - start) * 1000)
+    return spans
+
+
+def report(title: str, spans: dict[str, list[float]]) -> None:
+    print(f"\n{title} ({len(spans['direct'])} calls each)")
+    print(f"  {'':38s} {'p50':>8s} {'p95':>8s} {'p99':>8s}  (ms)")
+    rows = [
+        ("direct SDK call, end to end", spans["direct"]),
+        ("route(), end to end", spans["routed"]),
+        ("direct: entry -> request received", spans["direct_send"]),
+        ("route(): entry -> request received", spans["routed_send"]),
+    ]
+    for label, values in rows:
+        print(f"  {label:38s} " + " ".join(f"{percentile(values, q):8.3f}" for q in (50, 95, 99)))
+    for label, routed, direct in (
+        ("selection overhead (before send)", spans["routed_send"], spans["direct_send"]),
+        ("added end-to-end time", spans["routed"], spans["direct"]),
+    ):
+        added = [percentile(routed, q) - percentile(direct, q) for q in (50, 95, 99)]
+        print(f"  {label:38s} {added[0]:8.3f} {added[1]:8.3f} {added[2]:8.3f}")
+    ratio = statistics.median(spans["routed"]) / statistics.median(spans["direct"])
+    print(f"  ratio routed/direct (median)          {ratio:8.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--classified-calls", type=int, default=500)
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)  # a no-op when the configured database is up to date
+    from django.conf import settings
+
+    print(
+        f"database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
+        f"shared cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}, "
+        f"openai {openai.__version__}"
+    )
+    with StubOpenAI() as stub:
+        router = setup_router(stub)
+        try:
+            report(
+                "named task (the pipeline's path)", measure(stub, router, args.calls, task="billing_support")
+            )
+            if args.classified_calls:
+                report(
+                    "no task named: TF-IDF classification included",
+                    measure(stub, router, args.classified_calls, task=None),
+                )
+        finally:
+            teardown(router)
+
+
+if __name__ == "__main__":
+    main()
