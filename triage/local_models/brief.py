@@ -27,7 +27,8 @@ _TRIED = re.compile(
     re.IGNORECASE,
 )
 _IMPACT = re.compile(
-    r"\b(?:users?|team|agents?|employees|customers?|staff|people|blocked|can'?t work|cannot work|idle|"
+    r"\b(?:users?|team (?:is|are|can'?t|cannot|has been|have been)|agents?|employees|customers?|staff|people|"
+    r"blocked|can'?t work|cannot work|idle|"
     r"losing|revenue|sales|orders|production|deadline|payroll|launch|tomorrow|contract|renewal|"
     r"alternatives|competitor|affected)\b",
     re.IGNORECASE,
@@ -37,8 +38,15 @@ _EVIDENCE = re.compile(
     r"[45]\d\ds?|\d{1,2}:\d{2}|INV-?\d+)\b",
     re.IGNORECASE,
 )
+# Sentences about what follows from the problem (threats, deadlines), not the problem itself.
+_CONSEQUENCE = re.compile(
+    r"\b(?:alternatives|competitor|cancel|contract|renewal|deadline|tomorrow|tonight|launch|payroll|"
+    r"board demo|threatening|escalate|churn)",
+    re.IGNORECASE,
+)
+_SIGN_OFF = re.compile(r"^(?:thanks|thank you|cheers|best|best regards|regards|thx)\b", re.I)
 _GREETING = re.compile(
-    r"^(?:hi|hello|hey|dear|good (?:morning|afternoon)|thanks|thank you|cheers|best|thx)\b", re.I
+    r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening))\b[^,.!?]{0,25}[,.!]\s*", re.I
 )
 
 
@@ -57,9 +65,10 @@ class Brief:
 
 def _content_sentences(ticket: TicketText) -> list[str]:
     sentences = []
-    for sentence in split_sentences(ticket.body):
-        if _GREETING.match(sentence) and len(sentence.split()) <= 4:
+    for sentence in split_sentences(_GREETING.sub("", ticket.body.strip(), count=1)):
+        if _SIGN_OFF.match(sentence) and len(sentence.split()) <= 4:
             continue
+        sentence = sentence[0].upper() + sentence[1:]
         sentences.append(sentence if sentence[-1] in ".!?" else sentence + ".")
     return sentences
 
@@ -108,7 +117,7 @@ def write_brief(ticket: TicketText) -> Brief:
     tried = [s for s in sentences if _TRIED.search(s)]
     impact = [s for s in sentences if s not in tried and _IMPACT.search(s)]
     evidence = [s for s in sentences if _EVIDENCE.search(s)]
-    problem = [s for s in sentences if s not in tried] or sentences
+    problem = [s for s in sentences if s not in tried and not _CONSEQUENCE.search(s)] or sentences
     problem_text = " ".join(problem[:2]) or ticket.subject
     tier = f"{ticket.customer_tier.capitalize()} customer" if ticket.customer_tier else "Customer"
     signals = ", ".join(urgency.signals.seen) or "none"

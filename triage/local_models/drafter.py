@@ -67,18 +67,19 @@ def _opener(category: str, urgency: UrgencyAssessment, specifics: Specifics, bod
         "account": "your account",
         "how-to": "your question",
         "feature-request": "your suggestion",
-        "other": "your message",
+        "other": "",
     }[category]
-    return f"Thanks for getting in touch about {topic}."
+    return f"Thanks for getting in touch about {topic}." if topic else "Thanks for getting in touch."
 
 
 def _details(specifics: Specifics) -> str:
     """'the 502 Bad Gateway error on the dashboard since 09:14 UTC', or '' when nothing specific is known."""
     parts = []
     if specifics.errors:
-        parts.append(
-            f"the {_join(list(specifics.errors[:2]))} error{'s' if len(specifics.errors) > 1 else ''}"
-        )
+        named = _join(list(specifics.errors[:2]))
+        # "the 500 Internal Server Error", not "the 500 Internal Server Error error".
+        noun = "" if named.lower().endswith(("error", "exception")) else " error"
+        parts.append(f"the {named}{noun}{'s' if noun and len(specifics.errors) > 1 else ''}")
     if specifics.area:
         parts.append(f"{'on' if parts else 'with'} the {specifics.area}")
     if specifics.times:
@@ -142,10 +143,9 @@ def _body(
         )
         return [f"A member of our team will reply with step-by-step instructions{where}."]
     if category == "feature-request":
-        feature = f"adding {specifics.features[0]}" if specifics.features else "this improvement"
+        feature = f"including adding {specifics.features[0]}" if specifics.features else "like this one"
         sentences = [
-            f"Our product team reviews every suggestion, including {feature}, "
-            "though I can't promise a timeline."
+            f"Our product team reviews every suggestion, {feature}, though I can't promise a timeline."
         ]
         if specifics.area and specifics.errors:
             sentences.append(
@@ -161,7 +161,9 @@ def _body(
     return ["A member of our team will read your message and reply if anything is needed from us."]
 
 
-def _closing(urgency: UrgencyAssessment, answered_from_faq: bool) -> str:
+def _closing(category: str, urgency: UrgencyAssessment, answered_from_faq: bool) -> str:
+    if category == "other" and urgency.score < ESCALATION_SCORE:
+        return ""  # the body already says a person will reply if needed
     if answered_from_faq:
         return "If that doesn't solve it, just reply here and we'll help further."
     if urgency.score >= ESCALATION_SCORE:
@@ -179,8 +181,9 @@ def draft_reply(ticket: TicketText) -> str:
     sentences = [
         _opener(category, urgency, specifics, body),
         *body,
-        _closing(urgency, faq is not None and faq in body),
+        _closing(category, urgency, faq is not None and faq in body),
     ]
+    sentences = [sentence for sentence in sentences if sentence]
     return " ".join(_at_most(sentences, MAX_SENTENCES))
 
 

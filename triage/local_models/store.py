@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 DATA_FILE = Path(__file__).resolve().parent / "data" / "tickets.jsonl"
 CACHE_PREFIX = "local-models-"
 # Bumped when the features or the model family change, so an old cache is never read back.
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 
 
 @dataclass(frozen=True)

@@ -251,7 +251,10 @@ _NO_RUSH = re.compile(
     re.IGNORECASE,
 )
 _ENTERPRISE_TEXT = re.compile(r"\benterprise (?:customer|account|plan|tier|contract)\b", re.IGNORECASE)
-_SHOUTING = re.compile(r"!!|\b[A-Z]{4,}\b(?<!HTTP)")
+# "!!", "?!", or words people shout; acronyms in capitals (CNAME, HTTP) are not shouting.
+_SHOUTING = re.compile(
+    r"!!|\?!|\b(?:AGAIN|STILL|NOW|NEVER|ASAP|URGENT|WHY|NOTHING|DOWN|BROKEN|HELP|PLEASE|UNACCEPTABLE)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -271,9 +274,7 @@ def detect_signals(ticket: TicketText) -> Signals:
     enterprise = ticket.customer_tier.strip().lower() == "enterprise" or bool(_ENTERPRISE_TEXT.search(text))
     if enterprise:
         seen.append("enterprise tier")
-    shouting = bool(
-        _SHOUTING.search(re.sub(r"\b(?:INV|HTTP|URGENT|CSV|PDF|API|SSO|SAML|UTC|CET)\b", "", text))
-    )
+    shouting = bool(_SHOUTING.search(text))
     return Signals(
         seen=tuple(seen), no_rush=bool(_NO_RUSH.search(text)), enterprise=enterprise, shouting=shouting
     )
