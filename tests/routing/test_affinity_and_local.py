@@ -196,3 +196,39 @@ def test_disabling_a_model_in_the_catalog_removes_it_at_once(router, stub_openai
     result = route(router, MESSAGES, task="t")
 
     assert outcomes(result) == [("second", "ok")]
+
+
+def test_pinned_request_without_a_task_skips_classification(make_model, make_router, stub_openai, monkeypatch):
+    from triage.routing import service
+
+    make_model("billing-model")
+    make_model("general-model")
+    billing = TaskSpec(
+        pool=["billing-model"],
+        description="Billing disputes, double charges, refunds and invoices.",
+        utterances=["I was charged twice", "Why is my invoice so high?"],
+    )
+    router = make_router("chat", tasks={"billing": billing}, fallbacks=["general-model"])
+    first = route(router, [{"role": "user", "content": "I was charged twice this month"}], affinity_key="chat-9")
+
+    def no_classification(*args, **kwargs):
+        raise AssertionError("a pinned request must not be classified")
+
+    monkeypatch.setattr(service, "classifier_for", no_classification)
+    follow_up = route(router, [{"role": "user", "content": "ok thanks, anything else?"}], affinity_key="chat-9")
+
+    assert (first.matched_task, first.served_by) == ("billing", "billing-model")
+    assert (follow_up.matched_task, follow_up.served_by, follow_up.pinned) == ("billing", "billing-model", True)
+
+
+def test_keyless_provider_never_sends_another_providers_key(make_model, make_router, stub_openai, monkeypatch):
+    from triage.models import Provider
+
+    monkeypatch.setenv("OPENAI_API_KEY", "must-not-leak")
+    keyless = Provider.objects.create(name="Local vLLM", base_url=stub_openai.base_url, api_key_env="")
+    make_model("vllm-model", provider=keyless)
+    router = make_router("keyless", tasks={"t": TaskSpec(pool=["vllm-model"])})
+
+    route(router, MESSAGES, task="t")
+
+    assert "must-not-leak" not in stub_openai.requests("vllm-model")[0].headers.get("authorization", "")

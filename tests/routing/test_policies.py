@@ -86,7 +86,15 @@ def test_lowest_cost_ties_keep_rank_order():
 def test_lowest_latency_uses_rank_order_until_every_model_has_samples():
     spec = task("lowest_latency", model(1), model(2))
     few = {1: samples(900), 2: samples(100, n=MIN_SAMPLES - 1)}
-    assert slugs(select_candidates(spec, latency=few, health={}, now=0)) == ["m1", "m2"]
+    order = select_candidates(spec, latency=few, health={}, now=0, explore=lambda: 0.99)
+    assert slugs(order) == ["m1", "m2"]
+
+
+def test_lowest_latency_now_and_then_measures_a_model_lacking_samples():
+    spec = task("lowest_latency", model(1), model(2))
+    few = {1: samples(900)}
+    order = select_candidates(spec, latency=few, health={}, now=0, explore=lambda: 0.0)
+    assert slugs(order) == ["m2", "m1"]
 
 
 def test_lowest_latency_orders_by_rolling_estimate():
@@ -148,7 +156,12 @@ def test_lowest_cost_router_calls_the_cheapest_model(make_model, make_router, st
 
 
 @pytest.mark.django_db
-def test_lowest_latency_router_learns_which_model_is_faster(make_model, make_router, stub_openai):
+def test_lowest_latency_router_learns_which_model_is_faster(
+    make_model, make_router, stub_openai, monkeypatch
+):
+    from triage.routing import policies
+
+    monkeypatch.setattr(policies, "EXPLORE_RATE", 0.0)
     make_model("slow")
     make_model("fast")
     router = make_router(tasks={"t": PoolShorthand(pool=["slow", "fast"], policy="lowest_latency")})

@@ -120,3 +120,15 @@ def test_stream_from_the_local_last_resort(router, stub_openai, test_local_model
 
     assert text == "local answer to: Explain my invoice"
     assert events[-1].result.served_by == "local/test-echo"
+
+
+def test_stream_closed_by_the_caller_is_still_accounted(router, stub_openai):
+    stub_openai.script("streamer", answer("a b c d e f g h"))
+
+    stream = route_stream(router, MESSAGES, task="chat")
+    first = next(stream)
+    stream.close()
+
+    assert first.kind == "chunk"
+    call = ModelCall.objects.get()
+    assert call.model_slug == "streamer" and call.error == "stream closed by the caller"

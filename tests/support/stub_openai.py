@@ -133,7 +133,7 @@ class StubOpenAI:
     # --- lifecycle ---------------------------------------------------------------------
     def start(self) -> StubOpenAI:
         handler = type("BoundStubHandler", (_StubHandler,), {"stub": self})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = _QuietServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
         server.block_on_close = False
         self._server = server
@@ -206,6 +206,15 @@ class StubOpenAI:
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; True when the server is stopping."""
         return self._stopping.wait(seconds)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # clients hanging up mid-stream (a timeout, a closed stream) are part of the script
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 class _StubHandler(BaseHTTPRequestHandler):

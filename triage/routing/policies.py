@@ -2,7 +2,9 @@
 
 - ``lowest_cost``: cheapest for the task's expected input/output tokens at catalog prices, ties by rank;
 - ``lowest_latency``: lowest rolling latency estimate (time to first token for streams); the admin's
-  rank order until every model in the pool has enough samples; a model that failed recently goes last;
+  rank order until every model in the pool has enough samples, with ``EXPLORE_RATE`` of requests
+  sent first to a model still lacking them (else a model behind a healthy first one would never
+  be measured); a model that failed recently goes last;
 - ``manual_ranking``: the admin's rank order.
 
 Tiered pools: entries with a min/max urgency only serve requests whose urgency falls in range
@@ -13,7 +15,8 @@ Pure functions over frozen config and the shared state already read; never any I
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import random
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 from triage.models import SelectionPolicy
@@ -21,6 +24,8 @@ from triage.routing.breaker import Health, failed_recently
 from triage.routing.config import ModelSpec, PoolSpec, TaskSpec
 from triage.routing.latency import LatencyRecord, latency_estimate
 from triage.routing.pricing import call_cost
+
+EXPLORE_RATE = 0.1
 
 
 def expected_cost(model: ModelSpec, task: TaskSpec) -> Decimal:
@@ -50,12 +55,18 @@ def order_lowest_latency(
     health: Mapping[int, Health | None],
     now: float,
     streaming: bool,
+    explore: Callable[[], float] = random.random,
 ) -> list[ModelSpec]:
     ranked = [entry.model for entry in pool]
     estimates = {m.id: latency_estimate(latency.get(m.id), streaming=streaming) for m in ranked}
-    if all(value is not None for value in estimates.values()):
+    unmeasured = [m for m in ranked if estimates[m.id] is None]
+    if not unmeasured:
         position = {m.id: i for i, m in enumerate(ranked)}
         ranked.sort(key=lambda m: (estimates[m.id], position[m.id]))
+    elif len(unmeasured) < len(ranked) and explore() < EXPLORE_RATE:
+        # a model behind a healthy first one would never be measured: now and then, measure it
+        ranked.remove(unmeasured[0])
+        ranked.insert(0, unmeasured[0])
     # stable: recent failures move to the back and keep their relative order
     return sorted(ranked, key=lambda m: failed_recently(health.get(m.id), now))
 
@@ -68,13 +79,16 @@ def select_candidates(
     now: float,
     streaming: bool = False,
     urgency: int | None = None,
+    explore: Callable[[], float] = random.random,
 ) -> list[ModelSpec]:
     """The task's usable pool models (of the tier serving ``urgency``) in the policy's order."""
     pool = [entry for entry in task.pool if entry.serves_urgency(urgency)]
     if task.policy == SelectionPolicy.LOWEST_COST:
         ordered = order_lowest_cost(task, pool)
     elif task.policy == SelectionPolicy.LOWEST_LATENCY:
-        ordered = order_lowest_latency(pool, latency=latency, health=health, now=now, streaming=streaming)
+        ordered = order_lowest_latency(
+            pool, latency=latency, health=health, now=now, streaming=streaming, explore=explore
+        )
     else:
         ordered = order_manual(pool)
     return [model for model in ordered if model.usable]
