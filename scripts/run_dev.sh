@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBUG="${DEBUG:-1}"
+# listens on 127.0.0.1 only, so the article's keyless /triage client may use it
+export TRIAGE_COMPAT_OPEN="${TRIAGE_COMPAT_OPEN:-1}"
 PY=.venv/bin/python
 PORT="${PORT:-8000}"
 

@@ -121,13 +121,14 @@ else:
         }
     }
     BROKER_DIR = DATA_DIR / "broker"
-    for folder in ("queue", "processed"):
+    for folder in ("queue", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 
@@ -203,6 +204,10 @@ LOGGING = {
 # --- Product settings ---------------------------------------------------------------------
 # Name of the router tickets use when a request names none.
 TRIAGE_DEFAULT_ROUTER = env.str("TRIAGE_DEFAULT_ROUTER", default="triage-router")
+# The triage article's client sends no API key: 1 opens /triage and /triage/batch without one.
+TRIAGE_COMPAT_OPEN = env.bool("TRIAGE_COMPAT_OPEN", default=False)
+# Requests per minute per API key (a key may override it).
+TRIAGE_API_RATE_LIMIT = env.int("TRIAGE_API_RATE_LIMIT", default=600)
 # A worker holds a step this long; a crashed worker's step is re-claimed after it expires.
 TRIAGE_STEP_LEASE_SECONDS = env.int("TRIAGE_STEP_LEASE_SECONDS", default=150)
 # Redeliveries of one ticket's triage (after crashes) before it is marked failed.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from triage.models import Router, Ticket
 from triage.pipeline.steps import steps_create
@@ -21,6 +23,10 @@ def default_router() -> Router:
     return Router.objects.get(name=settings.TRIAGE_DEFAULT_ROUTER)
 
 
+class IdempotencyConflict(Exception):
+    """The idempotency key was used before with a different payload."""
+
+
 @transaction.atomic
 def ticket_submit(
     *,
@@ -30,21 +36,52 @@ def ticket_submit(
     customer_tier: str = Ticket.Tier.FREE,
     account_id: str = "",
     router: Router | None = None,
+    idempotency_key: str | None = None,
+    idempotency_fingerprint: str = "",
+    enqueue: bool = True,
 ) -> Ticket:
-    """Validate and store a ticket. Raises ``ValidationError`` and stores nothing on bad input."""
+    """Validate and store a ticket with its pending steps, and hand it to a worker on commit.
+
+    Raises ``ValidationError`` and stores nothing on bad input. ``enqueue=False`` is for callers
+    that triage synchronously themselves (the /triage contract).
+    """
     ticket = Ticket(
-        subject=subject,
+        subject=subject.strip(),
         body=body,
         channel=channel,
         customer_tier=customer_tier,
-        account_id=account_id,
+        account_id=account_id.strip(),
         router=router or default_router(),
+        idempotency_key=idempotency_key or None,
+        idempotency_fingerprint=idempotency_fingerprint,
     )
-    ticket.full_clean()
+    ticket.full_clean(validate_unique=False)  # the idempotency key's uniqueness is the database's job
     ticket.save()
     steps_create(ticket)
-    ticket_enqueue(ticket)
+    if enqueue:
+        ticket_enqueue(ticket)
     return ticket
+
+
+def ticket_submit_idempotent(
+    *, idempotency_key: str, idempotency_fingerprint: str, **fields: Any
+) -> tuple[Ticket, bool]:
+    """Submit once per key: the same key and payload return the first ticket (created=False);
+    the same key with another payload raises ``IdempotencyConflict``."""
+    for _ in range(2):
+        existing = Ticket.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if existing.idempotency_fingerprint != idempotency_fingerprint:
+                raise IdempotencyConflict(idempotency_key)
+            return existing, False
+        try:
+            ticket = ticket_submit(
+                idempotency_key=idempotency_key, idempotency_fingerprint=idempotency_fingerprint, **fields
+            )
+        except IntegrityError:
+            continue  # a concurrent request with the same key won the race: read its ticket
+        return ticket, True
+    raise IdempotencyConflict(idempotency_key)
 
 
 def ticket_enqueue(ticket: Ticket) -> None:

@@ -1,0 +1,54 @@
+"""API keys: required, hashed, revocable, rate limited."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import Client, override_settings
+
+from tests.api.conftest import post_json
+from triage.models import ApiKey
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("header", [None, "Bearer wrong", "Bearer trk_wrongwrongwrong", "Basic abc"])
+def test_missing_or_wrong_key_is_a_401(client: Client, presets: None, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    response = client.get("/api/tickets", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["type"] == "authentication_error"
+
+
+def test_keys_are_stored_hashed_and_shown_once(presets: None) -> None:
+    out = StringIO()
+    call_command("create_api_key", "helpdesk", stdout=out)
+    raw = out.getvalue().strip().splitlines()[-1]
+    key = ApiKey.objects.get(name="helpdesk")
+    assert raw.startswith("trk_") and raw not in (key.hashed_key, key.lookup)
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/tickets").status_code == 200
+
+
+def test_revoked_key_stops_working_at_once(api: Client, presets: None) -> None:
+    assert api.get("/api/tickets").status_code == 200
+    ApiKey.objects.get(name="tests").revoke()
+    assert api.get("/api/tickets").status_code == 401
+
+
+def test_per_key_rate_limit_answers_429_with_retry_after(presets: None) -> None:
+    _, raw = ApiKey.issue(name="limited", rate_limit_per_minute=3)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    statuses = [client.get("/api/tickets").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = client.get("/api/tickets")
+    assert 1 <= int(limited["Retry-After"]) <= 61
+    assert limited.json()["error"]["code"] == "rate_limit_exceeded"
+
+
+def test_triage_contract_needs_a_key_unless_opened(client: Client, presets: None) -> None:
+    with override_settings(TRIAGE_COMPAT_OPEN=False):
+        assert post_json(client, "/triage", {"subject": "", "body": ""}).status_code == 401
+    with override_settings(TRIAGE_COMPAT_OPEN=True):
+        assert post_json(client, "/triage", {"subject": "", "body": ""}).status_code == 422

@@ -1,0 +1,195 @@
+"""/api/tickets: submit, read, list and re-triage tickets."""
+
+import hashlib
+import json
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from ninja import Header, Query, Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from triage.api.errors import ApiError
+from triage.api.schemas import RetriageAccepted, TicketAccepted, TicketIn, TicketOut, TicketSummaryOut
+from triage.models import Router as RouterModel
+from triage.models import Ticket, TriageStep
+from triage.models.tickets import MAX_BODY
+from triage.pipeline.subtasks import ALL_STEPS
+from triage.pipeline.triage import ticket_retriage
+from triage.services.tickets import (
+    IdempotencyConflict,
+    ticket_submit,
+    ticket_submit_idempotent,
+    validation_error_text,
+)
+
+router = Router(tags=["tickets"])
+
+
+def status_url(ticket_id: int) -> str:
+    return f"/api/tickets/{ticket_id}"
+
+
+def router_by_name(name: str | None) -> RouterModel | None:
+    if name is None:
+        return None
+    found = RouterModel.objects.filter(name=name, enabled=True).first()
+    if found is None:
+        raise ApiError(
+            422, f"router: no enabled router named {name!r}", param="router", code="unknown_router"
+        )
+    return found
+
+
+def check_body_size(body: str, *, param: str = "body") -> None:
+    if len(body) > MAX_BODY:
+        raise ApiError(
+            413, f"{param}: {len(body)} characters, over the 64 KB limit", param=param, code="body_too_large"
+        )
+
+
+def ticket_fields(payload: TicketIn) -> dict[str, object]:
+    check_body_size(payload.body)
+    return {
+        "subject": payload.subject,
+        "body": payload.body,
+        "customer_tier": payload.customer_tier,
+        "account_id": payload.account_id,
+        "router": router_by_name(payload.router),
+    }
+
+
+def raise_validation(exc: ValidationError) -> ApiError:
+    field = next(iter(exc.message_dict), None) if hasattr(exc, "error_dict") else None
+    return ApiError(422, validation_error_text(exc), param=field, code="invalid_value")
+
+
+@router.post("", response={200: TicketAccepted, 202: TicketAccepted}, summary="Submit a ticket for triage")
+def submit_ticket(
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: TicketIn,
+    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key", max_length=255),
+) -> Status[dict[str, object]]:
+    fields = ticket_fields(payload)
+    try:
+        if idempotency_key:
+            fingerprint = hashlib.sha256(json.dumps(payload.dict(), sort_keys=True).encode()).hexdigest()
+            ticket, created = ticket_submit_idempotent(
+                idempotency_key=idempotency_key, idempotency_fingerprint=fingerprint, channel="api", **fields
+            )
+        else:
+            ticket, created = ticket_submit(channel="api", **fields), True  # type: ignore[arg-type]
+    except IdempotencyConflict:
+        raise ApiError(
+            409,
+            "Idempotency-Key was already used with a different payload.",
+            param="Idempotency-Key",
+            code="idempotency_conflict",
+        ) from None
+    except ValidationError as exc:
+        raise raise_validation(exc) from None
+    response["Location"] = status_url(ticket.pk)
+    body = {"id": ticket.pk, "status": ticket.status, "status_url": status_url(ticket.pk)}
+    return Status(202 if created else 200, body)
+
+
+def _step_out(step: TriageStep) -> dict[str, object]:
+    return {
+        "task": step.task_name,
+        "status": step.status,
+        "result": step.result,
+        "served_by": step.served_by,
+        "latency_ms": step.latency_ms,
+        "prompt_tokens": step.prompt_tokens,
+        "completion_tokens": step.completion_tokens,
+        "cost": str(step.cost),
+        "attempts": step.attempts or [],
+        "degraded": step.degraded,
+        "error": step.error,
+        "skip_reason": step.skip_reason,
+        "started_at": step.started_at,
+        "finished_at": step.finished_at,
+    }
+
+
+def ticket_summary(ticket: Ticket) -> dict[str, object]:
+    return {
+        "id": ticket.pk,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "channel": ticket.channel,
+        "customer_tier": ticket.customer_tier,
+        "account_id": ticket.account_id,
+        "router": ticket.router.name,
+        "category": ticket.category,
+        "urgency_score": ticket.urgency_score,
+        "escalated": ticket.escalated,
+        "attention_reason": ticket.attention_reason,
+        "created_at": ticket.created_at,
+        "triaged_at": ticket.triaged_at,
+    }
+
+
+@router.get("/{ticket_id}", response=TicketOut, summary="A ticket and every step of its triage")
+def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, object]:
+    ticket = Ticket.objects.select_related("router").filter(pk=ticket_id).first()
+    if ticket is None:
+        raise ApiError(404, f"No ticket {ticket_id}.", param="ticket_id", code="not_found")
+    order = {name: i for i, name in enumerate(ALL_STEPS)}
+    steps = sorted(ticket.steps.filter(is_current=True), key=lambda s: order.get(s.task_name, 99))
+    total = sum((s.cost for s in steps), Decimal(0))
+    return {
+        **ticket_summary(ticket),
+        "body": ticket.body,
+        "total_cost": str(total),
+        "steps": [_step_out(s) for s in steps],
+    }
+
+
+class TicketFilters(Schema):
+    status: Ticket.Status | None = None
+    category: str | None = None
+    urgency_min: int | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    q: str | None = None
+
+
+def tickets_filtered(filters: TicketFilters) -> QuerySet[Ticket]:
+    tickets = Ticket.objects.select_related("router").order_by("-created_at", "-id")
+    if filters.status:
+        tickets = tickets.filter(status=filters.status)
+    if filters.category:
+        tickets = tickets.filter(category=filters.category)
+    if filters.urgency_min is not None:
+        tickets = tickets.filter(urgency_score__gte=filters.urgency_min)
+    if filters.created_after:
+        tickets = tickets.filter(created_at__gte=filters.created_after)
+    if filters.created_before:
+        tickets = tickets.filter(created_at__lt=filters.created_before)
+    if filters.q:
+        tickets = tickets.filter(Q(subject__icontains=filters.q) | Q(body__icontains=filters.q))
+    return tickets
+
+
+@router.get("", response=list[TicketSummaryOut], summary="List tickets, newest first")
+@paginate(LimitOffsetPagination)
+def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> QuerySet[Ticket]:
+    return tickets_filtered(filters)
+
+
+@router.post("/{ticket_id}/retriage", response={202: RetriageAccepted}, summary="Re-run one step or all")
+def retriage(request: HttpRequest, ticket_id: int, step: str | None = None) -> Status[dict[str, object]]:
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    if ticket is None:
+        raise ApiError(404, f"No ticket {ticket_id}.", param="ticket_id", code="not_found")
+    if step is not None and step not in ALL_STEPS:
+        raise ApiError(422, f"step: choose one of {', '.join(ALL_STEPS)}", param="step", code="unknown_step")
+    ticket = ticket_retriage(ticket=ticket, step=step)
+    steps = list(ticket.steps.filter(is_current=True, status="pending").values_list("task_name", flat=True))
+    return Status(
+        202, {"id": ticket.pk, "status": ticket.status, "steps": steps, "status_url": status_url(ticket.pk)}
+    )
