@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from triage.models import (
     MAX_POOL_SIZE,
+    ApiKey,
     FallbackEntry,
     LLMModel,
     ModelCall,
@@ -203,3 +204,35 @@ class ModelCallAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["name", "rate_limit_per_minute"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are issued here or by ``manage.py create_api_key``; the raw key is shown once."""
+
+    form = ApiKeyForm
+    list_display = ["name", "lookup", "rate_limit_per_minute", "created_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    readonly_fields = ["lookup", "created_at", "revoked_at"]
+    actions = ["revoke_keys"]
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued, raw = ApiKey.issue(name=obj.name, rate_limit_per_minute=obj.rate_limit_per_minute)
+        obj.pk, obj.lookup, obj.hashed_key = issued.pk, issued.lookup, issued.hashed_key
+        self.message_user(
+            request, f"New API key for {obj.name} (copy it now; it is never shown again): {raw}"
+        )
+
+    @admin.action(description="Revoke selected keys")
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset.filter(revoked_at__isnull=True):
+            key.revoke()

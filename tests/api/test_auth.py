@@ -52,3 +52,15 @@ def test_triage_contract_needs_a_key_unless_opened(client: Client, presets: None
         assert post_json(client, "/triage", {"subject": "", "body": ""}).status_code == 401
     with override_settings(TRIAGE_COMPAT_OPEN=True):
         assert post_json(client, "/triage", {"subject": "", "body": ""}).status_code == 422
+
+
+def test_admin_issues_a_key_once_and_can_revoke_it(client: Client, staff_user: object, presets: None) -> None:
+    client.force_login(staff_user)  # type: ignore[arg-type]
+    response = client.post("/admin/triage/apikey/add/", {"name": "zendesk"}, follow=True)
+    page = response.content.decode()
+    raw = page.split("never shown again): ")[1].split("<")[0].strip()
+    key = ApiKey.objects.get(name="zendesk")
+    assert raw.startswith("trk_") and key.matches(raw) and raw not in key.hashed_key
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/tickets").status_code == 200
+    client.post("/admin/triage/apikey/", {"action": "revoke_keys", "_selected_action": [key.pk]}, follow=True)
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/tickets").status_code == 401
