@@ -151,7 +151,7 @@ def test_labeled_set_has_enough_realistic_queries():
 
 
 def test_tfidf_accuracy_on_the_labeled_set_does_not_regress():
-    # measured 82% (bench/classification.py); a floor well below, to catch regressions only
+    # measured 85% (bench/classification.py); a floor below it, to catch regressions only
     assert _labeled_accuracy("tfidf") >= 0.75
 
 

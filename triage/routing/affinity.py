@@ -19,6 +19,11 @@ def pin_key(router_id: int, affinity_key: str) -> str:
     return f"routing:pin:{router_id}:{digest}"
 
 
+def request_pin_key(router_id: int, affinity_key: str, task: str | None) -> str:
+    """The pin a request uses: one per affinity key and named task (none when classified)."""
+    return pin_key(router_id, f"{affinity_key}\x00{task or ''}")
+
+
 def pin_value(model_id: int, task_name: str | None) -> Pin:
     return {"model": model_id, "task": task_name}
 

@@ -252,7 +252,7 @@ def plan_request(
             snapshot_refresh(version)
             continue
         health_keys, latency_keys = _state_keys(snapshot, router)
-        pin_key = affinity.pin_key(router.id, f"{affinity_key}\x00{task or ''}") if affinity_key else None
+        pin_key = affinity.request_pin_key(router.id, affinity_key, task) if affinity_key else None
         keys = [CONFIG_VERSION_KEY, *health_keys, *(key for _, _, key in latency_keys)]
         if pin_key:
             keys.append(pin_key)
