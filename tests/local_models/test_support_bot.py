@@ -70,3 +70,29 @@ def test_serves_the_routers_fallback_requests_but_refuses_triage_tasks() -> None
     assert local_model_serves(bot, "general_faq")
     with pytest.raises(ValueError):
         chat("How do I reset my password?", task="classify_ticket")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("when can I reach support?", "Monday to Friday"),
+        ("can i get my money back", "refund"),
+        ("How can I cancel my plan?", "Cancel plan"),
+        ("do you have an iphone app", "App Store"),
+    ],
+)
+def test_reworded_faq_questions_still_match(question: str, expected: str) -> None:
+    assert expected in chat(question, task="general_faq")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Why is my invoice higher than last month?",
+        "The VAT on my invoice is wrong",
+        "Can I get a credit for the outage last week?",
+        "I cancelled but you still billed me",
+    ],
+)
+def test_problems_that_resemble_a_faq_are_not_answered_with_it(question: str) -> None:
+    assert "will follow up" in chat(question, task="billing_support")

@@ -25,12 +25,12 @@ SUPPORT_TASKS = frozenset({"general_faq", "billing_support", "technical_troubles
 TRIAGE_TASKS = frozenset(
     {"classify_ticket", "urgency_detection", "draft_customer_reply", "escalate_complex_issue"}
 )
-FAQ_SIMILARITY = 0.6
+FAQ_SIMILARITY = 0.55
 # A problem report needs a near-verbatim FAQ match: a policy answer to "I was charged twice" is not help.
 PROBLEM_FAQ_SIMILARITY = 0.85
 _PROBLEM = re.compile(
     r"\b(?:wrong|twice|still|fail\w*|crash\w*|error\w*|broken|not working|doesn'?t work|can'?t|cannot|"
-    r"won'?t|charged|billed|keeps|down|invalid|timing out|timeout|[45]\d\ds?)\b",
+    r"won'?t|charged|billed|keeps|invalid|timing out|timeout|higher|unexpected|why|[45]\d\ds?)\b",
     re.IGNORECASE,
 )
 
