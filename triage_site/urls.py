@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("api/", api.urls),
+    # the agent pages first: the compat API's root view would otherwise answer "/"
+    path("", include("triage.web.urls")),
     path("", compat_api.urls),
-    path("", views.ticket_queue, name="queue"),
 ]

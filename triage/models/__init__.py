@@ -1,6 +1,7 @@
 """Data model: routing configuration, tickets and their steps, and the usage audit trail."""
 
 from .apikeys import ApiKey
+from .feedback import ApprovedReply, Feedback, PlaygroundRun
 from .routing import (
     DEFAULT_CATEGORIES,
     MAX_POOL_SIZE,
@@ -19,10 +20,13 @@ __all__ = [
     "ApiKey",
     "DEFAULT_CATEGORIES",
     "MAX_POOL_SIZE",
+    "ApprovedReply",
     "CallOutcome",
     "FallbackEntry",
+    "Feedback",
     "LLMModel",
     "ModelCall",
+    "PlaygroundRun",
     "PoolEntry",
     "Provider",
     "Router",

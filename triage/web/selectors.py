@@ -1,0 +1,495 @@
+"""Reads for the agent pages: the queue, one ticket, analytics. Queries are decided here, once.
+
+Never writes, never calls a model. Page-shaped plain data so templates stay dumb.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncDay, TruncHour
+from django.utils import timezone
+
+from triage.models import (
+    ApprovedReply,
+    CallOutcome,
+    Feedback,
+    LLMModel,
+    ModelCall,
+    Router,
+    Ticket,
+    TriageStep,
+)
+from triage.pipeline.subtasks import ALL_STEPS, BRIEF, CLASSIFY, REPLY, URGENCY
+from triage.routing.pricing import call_cost
+
+QUEUE_PAGE_SIZE = 50
+SETTLED = (Ticket.Status.TRIAGED, Ticket.Status.NEEDS_ATTENTION, Ticket.Status.FAILED)
+STEP_LABELS = {
+    CLASSIFY: "Category",
+    URGENCY: "Urgency",
+    REPLY: "Customer reply",
+    BRIEF: "Escalation brief",
+}
+URGENCY_LABELS = {1: "low", 2: "minor", 3: "normal", 4: "high", 5: "critical"}
+PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+PROJECTED_TICKETS = 100_000
+
+
+def ticket_is_settled(ticket: Ticket) -> bool:
+    return ticket.status in SETTLED
+
+
+# --- queue -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str = ""
+    category: str = ""
+    urgency_min: int | None = None
+    q: str = ""
+    attention: bool = False
+    page: str = "1"
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> QueueFilters:
+        status = query.get("status", "")
+        urgency = query.get("urgency_min", "")
+        return cls(
+            status=status if status in Ticket.Status.values else "",
+            category=query.get("category", "").strip()[:40],
+            urgency_min=int(urgency) if urgency in {"1", "2", "3", "4", "5"} else None,
+            q=query.get("q", "").strip()[:200],
+            attention=query.get("attention") in {"1", "on", "true"},
+            page=query.get("page", "1"),
+        )
+
+    def querystring(self, **changes: Any) -> str:
+        """The filters as a query string (for pager links and the pushed URL), page dropped."""
+        from urllib.parse import urlencode
+
+        values = {
+            "status": self.status,
+            "category": self.category,
+            "urgency_min": self.urgency_min or "",
+            "q": self.q,
+            "attention": "1" if self.attention else "",
+        }
+        values.update(changes)
+        return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+
+def tickets_filtered(filters: QueueFilters) -> QuerySet[Ticket]:
+    tickets = Ticket.objects.all()
+    if filters.status:
+        tickets = tickets.filter(status=filters.status)
+    if filters.category:
+        tickets = tickets.filter(category=filters.category)
+    if filters.urgency_min is not None:
+        tickets = tickets.filter(urgency_score__gte=filters.urgency_min)
+    if filters.attention:
+        tickets = tickets.filter(status__in=[Ticket.Status.NEEDS_ATTENTION, Ticket.Status.FAILED])
+    if filters.q:
+        text = Q(subject__icontains=filters.q)
+        if filters.q.lstrip("#").isdigit():
+            text |= Q(pk=int(filters.q.lstrip("#")))
+        tickets = tickets.filter(text)
+    return tickets
+
+
+def _current_steps_prefetch() -> Prefetch[Any]:
+    steps = TriageStep.objects.filter(is_current=True).only(
+        "id", "ticket_id", "task_name", "status", "served_by", "degraded"
+    )
+    return Prefetch("steps", queryset=steps, to_attr="current_steps")
+
+
+def tickets_for_queue(filters: QueueFilters) -> Page[Ticket]:
+    """One page of tickets, newest first, each with ``current_steps`` (four queries in all)."""
+    tickets = (
+        tickets_filtered(filters)
+        .only(
+            "id",
+            "subject",
+            "status",
+            "category",
+            "urgency_score",
+            "escalated",
+            "customer_tier",
+            "created_at",
+            "attention_reason",
+            "router_id",
+        )  # fmt: skip
+        .order_by("-created_at", "-id")
+        .prefetch_related(_current_steps_prefetch())
+    )
+    page = Paginator(tickets, QUEUE_PAGE_SIZE).get_page(filters.page)
+    page.object_list = list(page.object_list)
+    for ticket in page.object_list:
+        ticket.models_served = served_models(ticket)  # type: ignore[attr-defined]
+    return page
+
+
+def ticket_for_row(ticket_id: int) -> Ticket:
+    ticket = Ticket.objects.prefetch_related(_current_steps_prefetch()).get(pk=ticket_id)
+    ticket.models_served = served_models(ticket)  # type: ignore[attr-defined]
+    return ticket
+
+
+def served_models(ticket: Ticket) -> list[str]:
+    """The distinct models that served the ticket's current steps, in step order."""
+    steps = sorted(getattr(ticket, "current_steps", []), key=lambda s: ALL_STEPS.index(s.task_name))
+    seen: list[str] = []
+    for step in steps:
+        if step.served_by and step.served_by not in seen:
+            seen.append(step.served_by)
+    return seen
+
+
+def queue_categories() -> list[str]:
+    """Every category any router knows, for the filter's choices."""
+    names: set[str] = set()
+    for categories in Router.objects.values_list("categories", flat=True):
+        names.update(c for c in categories or [] if isinstance(c, str))
+    return sorted(names)
+
+
+# --- one ticket ------------------------------------------------------------------------------
+@dataclass
+class StepCard:
+    name: str
+    label: str
+    step: TriageStep | None
+    thumbs: str = ""  # the latest thumb: "up", "down" or ""
+    attempt_chain: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failed_over(self) -> bool:
+        return len(self.attempt_chain) > 1 or any(a.get("outcome") != "ok" for a in self.attempt_chain)
+
+    @property
+    def result(self) -> dict[str, Any]:
+        return self.step.result if self.step and isinstance(self.step.result, dict) else {}
+
+    @property
+    def total_tokens(self) -> int:
+        return (self.step.prompt_tokens + self.step.completion_tokens) if self.step else 0
+
+    @property
+    def working(self) -> bool:
+        return self.step is None or self.step.status in (TriageStep.Status.PENDING, TriageStep.Status.RUNNING)
+
+
+@dataclass
+class TicketPage:
+    ticket: Ticket
+    cards: list[StepCard]
+    settled: bool
+    approved: ApprovedReply | None
+    total_cost: Decimal
+    priciest_model: LLMModel | None
+    priciest_cost: Decimal | None
+    categories: list[str]
+    corrections: list[Feedback]
+
+    def card(self, name: str) -> StepCard:
+        return next(c for c in self.cards if c.name == name)
+
+    @property
+    def reply_card(self) -> StepCard:
+        return self.card(REPLY)
+
+    @property
+    def model_category(self) -> str:
+        return str(self.card(CLASSIFY).result.get("category") or "")
+
+    @property
+    def model_urgency(self) -> int | None:
+        score = self.card(URGENCY).result.get("score")
+        return int(score) if isinstance(score, int) else None
+
+
+def priciest_model() -> LLMModel | None:
+    """The catalog model with the highest price per token (input plus output), enabled or not."""
+    return (
+        LLMModel.objects.annotate(total_price=F("input_price_per_m") + F("output_price_per_m"))
+        .order_by("-total_price", "slug")
+        .first()
+    )
+
+
+def cheapest_paid_model() -> LLMModel | None:
+    """The cheapest catalog model that charges at all (the free local tier would make this trivial)."""
+    return (
+        LLMModel.objects.annotate(total_price=F("input_price_per_m") + F("output_price_per_m"))
+        .filter(total_price__gt=0)
+        .order_by("total_price", "slug")
+        .first()
+    )
+
+
+def priced_on(model: LLMModel | None, steps: Iterable[Any]) -> Decimal | None:
+    """What the steps' tokens would have cost on ``model`` (steps: rows or dicts with token counts)."""
+    if model is None:
+        return None
+    total = Decimal(0)
+    for step in steps:
+        prompt, completion = (
+            (step["prompt_tokens"], step["completion_tokens"])
+            if isinstance(step, dict)
+            else (step.prompt_tokens, step.completion_tokens)
+        )
+        total += call_cost(
+            input_price_per_m=model.input_price_per_m,
+            output_price_per_m=model.output_price_per_m,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+        )
+    return total
+
+
+def _attempt_view(attempt: Any) -> dict[str, Any]:
+    attempt = dict(attempt) if isinstance(attempt, dict) else {}
+    outcome = str(attempt.get("outcome", ""))
+    attempt["label"] = CallOutcome(outcome).label if outcome in CallOutcome.values else outcome
+    return attempt
+
+
+def ticket_page(ticket_id: int) -> TicketPage:
+    """Everything the ticket page shows, in five queries (ticket, steps, feedback, calls, catalog)."""
+    ticket = Ticket.objects.select_related("router", "approved_reply").get(pk=ticket_id)
+    steps = {s.task_name: s for s in ticket.steps.filter(is_current=True)}
+    feedback = list(ticket.feedback.select_related("user").order_by("-created_at", "-id")[:200])
+    thumbs: dict[int, str] = {}
+    for item in reversed(feedback):  # oldest first, so the newest thumb wins
+        if item.step_id and item.kind in (Feedback.Kind.THUMBS_UP, Feedback.Kind.THUMBS_DOWN):
+            thumbs[item.step_id] = "up" if item.kind == Feedback.Kind.THUMBS_UP else "down"
+    cards = []
+    for name in ALL_STEPS:
+        step = steps.get(name)
+        cards.append(
+            StepCard(
+                name=name,
+                label=STEP_LABELS[name],
+                step=step,
+                thumbs=thumbs.get(step.pk, "") if step else "",
+                attempt_chain=[_attempt_view(a) for a in step.attempts or []] if step else [],
+            )
+        )
+    # every billed call of the ticket, re-runs and failed attempts included
+    spent = ticket.calls.aggregate(total=Sum("cost"))["total"] or Decimal(0)
+    priciest = priciest_model()
+    try:
+        approved: ApprovedReply | None = ticket.approved_reply
+    except ApprovedReply.DoesNotExist:
+        approved = None
+    return TicketPage(
+        ticket=ticket,
+        cards=cards,
+        settled=ticket_is_settled(ticket),
+        approved=approved,
+        total_cost=spent,
+        priciest_model=priciest,
+        priciest_cost=priced_on(priciest, [s for s in steps.values() if s.status == TriageStep.Status.DONE]),
+        categories=list(ticket.router.categories or []),
+        corrections=[f for f in feedback if f.kind == Feedback.Kind.CORRECTION],
+    )
+
+
+# --- analytics -------------------------------------------------------------------------------
+def _percentile(values: list[int], pct: float) -> int | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+@dataclass
+class TaskStats:
+    task: str
+    steps: int = 0
+    p50_ms: int | None = None
+    p95_ms: int | None = None
+    fallback_rate: float = 0.0
+    failure_rate: float = 0.0
+    model_mix: list[tuple[str, int, float]] = field(default_factory=list)
+    cost: Decimal = Decimal(0)
+
+
+@dataclass
+class Analytics:
+    router: Router | None
+    period: str
+    since: Any
+    tickets: int
+    cost_total: Decimal
+    cost_per_ticket: Decimal | None
+    cost_by_task: list[tuple[str, Decimal]]
+    cost_by_model: list[tuple[str, Decimal, int]]
+    tasks: list[TaskStats]
+    corrections: list[dict[str, Any]]
+    savings: list[dict[str, Any]]
+    cost_series: dict[str, list[Any]]
+    mix_series: dict[str, Any]
+
+
+def analytics_for(*, router: Router | None, period: str) -> Analytics:
+    """Ticket analytics of one router over a period. Playground calls (no ticket) never count."""
+    since = timezone.now() - PERIODS.get(period, PERIODS["7d"])
+    tickets = Ticket.objects.filter(created_at__gte=since)
+    calls = ModelCall.objects.filter(ticket__isnull=False, started_at__gte=since)
+    steps = TriageStep.objects.filter(ticket__created_at__gte=since, is_current=True)
+    feedback = Feedback.objects.filter(ticket__created_at__gte=since, kind=Feedback.Kind.CORRECTION)
+    if router is not None:
+        tickets = tickets.filter(router=router)
+        calls = calls.filter(ticket__router=router)
+        steps = steps.filter(ticket__router=router)
+        feedback = feedback.filter(ticket__router=router)
+
+    ticket_count = tickets.count()
+    cost_total = calls.aggregate(total=Sum("cost"))["total"] or Decimal(0)
+    cost_by_task = [
+        (row["task_name"] or "(unclassified)", row["total"] or Decimal(0))
+        for row in calls.values("task_name").annotate(total=Sum("cost")).order_by("-total", "task_name")
+    ]
+    cost_by_model = [
+        (row["model_slug"], row["total"] or Decimal(0), row["n"])
+        for row in calls.values("model_slug")
+        .annotate(total=Sum("cost"), n=Count("id"))
+        .order_by("-total", "model_slug")
+    ]
+
+    step_rows: list[dict[str, Any]] = [
+        dict(row)
+        for row in steps.values(
+            "task_name",
+            "status",
+            "served_by",
+            "latency_ms",
+            "attempts",
+            "prompt_tokens",
+            "completion_tokens",
+            "cost",
+        )
+    ]
+    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in step_rows:
+        if row["status"] != TriageStep.Status.SKIPPED and row["status"] != TriageStep.Status.PENDING:
+            by_task[row["task_name"]].append(row)
+    task_stats = []
+    served_counts: Counter[tuple[str, str]] = Counter()
+    for name in ALL_STEPS:
+        rows = by_task.get(name, [])
+        stats = TaskStats(task=name, steps=len(rows))
+        done = [r for r in rows if r["status"] == TriageStep.Status.DONE]
+        latencies = [r["latency_ms"] for r in done if r["latency_ms"] is not None]
+        stats.p50_ms, stats.p95_ms = _percentile(latencies, 50), _percentile(latencies, 95)
+        if rows:
+            tried = [r for r in rows if r["status"] != TriageStep.Status.RUNNING]
+            fell_back = [r for r in tried if len([a for a in r["attempts"] or [] if a.get("outcome")]) > 1]
+            failed = [r for r in tried if r["status"] == TriageStep.Status.FAILED]
+            stats.fallback_rate = len(fell_back) / len(tried) if tried else 0.0
+            stats.failure_rate = len(failed) / len(tried) if tried else 0.0
+        mix = Counter(r["served_by"] for r in done if r["served_by"])
+        served_counts.update({(name, model): n for model, n in mix.items()})
+        stats.model_mix = [(model, n, n / len(done)) for model, n in mix.most_common()]
+        stats.cost = sum((Decimal(r["cost"]) for r in rows), Decimal(0))
+        task_stats.append(stats)
+
+    corrections_by = Counter(feedback.values_list("task_name", "model_slug"))
+    corrections = [
+        {
+            "task": task,
+            "model": model,
+            "served": served,
+            "corrected": corrections_by.get((task, model), 0),
+            "rate": corrections_by.get((task, model), 0) / served if served else 0.0,
+        }
+        for (task, model), served in sorted(served_counts.items())
+        if task in (CLASSIFY, URGENCY)
+    ]
+
+    done_rows = [r for r in step_rows if r["status"] == TriageStep.Status.DONE]
+    savings = savings_table(done_rows, ticket_count)
+    return Analytics(
+        router=router,
+        period=period if period in PERIODS else "7d",
+        since=since,
+        tickets=ticket_count,
+        cost_total=cost_total,
+        cost_per_ticket=(cost_total / ticket_count) if ticket_count else None,
+        cost_by_task=cost_by_task,
+        cost_by_model=cost_by_model,
+        tasks=task_stats,
+        corrections=corrections,
+        savings=savings,
+        cost_series=_cost_series(calls, period),
+        mix_series=_mix_series(task_stats),
+    )
+
+
+def savings_table(done_steps: list[dict[str, Any]], ticket_count: int) -> list[dict[str, Any]]:
+    """The article's comparison from real usage: the same tokens priced three ways, per 100k tickets."""
+    cheapest, priciest = cheapest_paid_model(), priciest_model()
+    actual = sum((Decimal(r["cost"]) for r in done_steps), Decimal(0))
+    rows: list[dict[str, Any]] = []
+    scenarios = [
+        (f"Everything on {cheapest.slug}" if cheapest else "Everything on the cheapest model",
+         priced_on(cheapest, done_steps)),
+        ("Router (actual)", actual),
+        (f"Everything on {priciest.slug}" if priciest else "Everything on the most expensive model",
+         priced_on(priciest, done_steps)),
+    ]  # fmt: skip
+    baseline = scenarios[2][1]
+    for label, cost in scenarios:
+        if cost is None:
+            continue
+        per_ticket = cost / ticket_count if ticket_count else None
+        saved = (1 - cost / baseline) * 100 if baseline else None
+        rows.append(
+            {
+                "label": label,
+                "cost": cost,
+                "per_ticket": per_ticket,
+                "projected": per_ticket * PROJECTED_TICKETS if per_ticket is not None else None,
+                "saved_pct": saved,
+            }
+        )
+    return rows
+
+
+def _cost_series(calls: QuerySet[ModelCall], period: str) -> dict[str, list[Any]]:
+    trunc = TruncHour if period == "24h" else TruncDay
+    rows = (
+        calls.annotate(bucket=trunc("started_at"))
+        .values("bucket")
+        .annotate(total=Sum("cost"))
+        .order_by("bucket")
+    )
+    fmt = "%H:%M" if period == "24h" else "%b %d"
+    return {
+        "labels": [row["bucket"].strftime(fmt) for row in rows if row["bucket"] is not None],
+        "values": [float(row["total"] or 0) for row in rows if row["bucket"] is not None],
+    }
+
+
+def _mix_series(tasks: list[TaskStats]) -> dict[str, Any]:
+    models = sorted({model for t in tasks for model, _, _ in t.model_mix})
+    return {
+        "labels": [t.task for t in tasks],
+        "datasets": [
+            {"label": model, "data": [dict((m, n) for m, n, _ in t.model_mix).get(model, 0) for t in tasks]}
+            for model in models
+        ],
+    }
+
+
+def routers_for_pages() -> list[Router]:
+    return list(Router.objects.only("id", "name", "categories").order_by("name"))

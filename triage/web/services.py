@@ -1,0 +1,258 @@
+"""Writes behind the agent pages: corrections, thumbs, reply approval, re-runs, playground runs.
+
+Every write records who did it. Model output on a step is never edited: a correction changes the
+ticket's effective value and keeps the old value (and the model that produced it) as feedback.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from triage.models import (
+    ApprovedReply,
+    Feedback,
+    LLMModel,
+    ModelCall,
+    PlaygroundRun,
+    Router,
+    Ticket,
+    TriageStep,
+)
+from triage.pipeline.subtasks import ALL_STEPS, CLASSIFY, REPLY, URGENCY, subtask_messages
+from triage.pipeline.triage import ticket_retriage
+from triage.routing import RoutingError, route
+from triage.routing.affinity import pin_key, pin_value
+
+User = AbstractBaseUser | AnonymousUser
+CORRECTABLE = {"category": CLASSIFY, "urgency": URGENCY}
+
+
+def _current_step(ticket: Ticket, task_name: str) -> TriageStep | None:
+    return ticket.steps.filter(is_current=True, task_name=task_name).first()
+
+
+def _user_or_none(user: User) -> Any:
+    return user if user.is_authenticated else None
+
+
+@transaction.atomic
+def ticket_correct(*, ticket: Ticket, field_name: str, value: str, user: User) -> Feedback:
+    """Set the ticket's category or urgency; the feedback row keeps old, new and the model behind old."""
+    if field_name not in CORRECTABLE:
+        raise ValidationError({"field": f"Only {', '.join(CORRECTABLE)} can be corrected."})
+    step = _current_step(ticket, CORRECTABLE[field_name])
+    new_value: Any
+    if field_name == "category":
+        if value not in (ticket.router.categories or []):
+            raise ValidationError({"value": f"{value!r} is not one of this router's categories."})
+        old_value: Any = ticket.category or None
+        new_value = value
+        ticket.category = value
+        ticket.save(update_fields=["category", "updated_at"])
+    else:
+        if value not in {"1", "2", "3", "4", "5"}:
+            raise ValidationError({"value": "Urgency is a whole number from 1 to 5."})
+        old_value = ticket.urgency_score
+        new_value = int(value)
+        ticket.urgency_score = new_value
+        ticket.save(update_fields=["urgency_score", "updated_at"])
+    return Feedback.objects.create(
+        ticket=ticket,
+        step=step,
+        task_name=CORRECTABLE[field_name],
+        kind=Feedback.Kind.CORRECTION,
+        field=field_name,
+        old_value=old_value,
+        new_value=new_value,
+        model_slug=step.served_by if step else "",
+        user=_user_or_none(user),
+    )
+
+
+def step_thumb(*, ticket: Ticket, step_id: int, up: bool, user: User) -> Feedback:
+    step = ticket.steps.filter(pk=step_id).first()
+    if step is None:
+        raise ValidationError({"step": "No such step on this ticket."})
+    return Feedback.objects.create(
+        ticket=ticket,
+        step=step,
+        task_name=step.task_name,
+        kind=Feedback.Kind.THUMBS_UP if up else Feedback.Kind.THUMBS_DOWN,
+        model_slug=step.served_by,
+        user=_user_or_none(user),
+    )
+
+
+@transaction.atomic
+def reply_approve(*, ticket: Ticket, text: str, user: User) -> ApprovedReply:
+    """Store the agent's approved reply apart from the model's draft, and note the approval."""
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": "The reply can't be empty."})
+    if len(text) > 10_000:
+        raise ValidationError({"text": "The reply is too long (at most 10,000 characters)."})
+    step = _current_step(ticket, REPLY)
+    draft = str((step.result or {}).get("reply", "")) if step and isinstance(step.result, dict) else ""
+    approved, _ = ApprovedReply.objects.update_or_create(
+        ticket=ticket,
+        defaults={
+            "text": text,
+            "draft_text": draft,
+            "draft_model": step.served_by if step else "",
+            "edited": text != draft.strip(),
+            "approved_by": _user_or_none(user),
+            "approved_at": timezone.now(),
+        },
+    )
+    Feedback.objects.create(
+        ticket=ticket,
+        step=step,
+        task_name=REPLY,
+        kind=Feedback.Kind.APPROVAL,
+        field="reply",
+        old_value=draft,
+        new_value=text,
+        model_slug=step.served_by if step else "",
+        user=_user_or_none(user),
+    )
+    return approved
+
+
+def ticket_rerun(*, ticket: Ticket, step: str | None) -> Ticket:
+    if step and step not in ALL_STEPS:
+        raise ValidationError({"step": f"Unknown step {step!r}."})
+    return ticket_retriage(ticket=ticket, step=step or None)
+
+
+# --- playground ------------------------------------------------------------------------------
+@dataclass
+class PlaygroundColumn:
+    label: str
+    requested_model: str = ""
+    content: str = ""
+    served_by: str = ""
+    matched_task: str | None = None
+    latency_ms: int | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: str = "0"
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+
+
+def playground_messages(
+    *, router: Router, prompt: str, ticket: Ticket | None, task: str | None
+) -> list[dict[str, str]]:
+    """A ticket goes in as the pipeline would send it for ``task``; a prompt goes in as it is."""
+    if ticket is not None:
+        system_prompt = ""
+        if task:
+            system_prompt = (
+                router.tasks.filter(name=task).values_list("system_prompt", flat=True).first() or ""
+            )
+        return subtask_messages(system_prompt=system_prompt, router=router, ticket=ticket)
+    return [{"role": "user", "content": prompt}]
+
+
+def _route_column(
+    *,
+    label: str,
+    router: Router,
+    messages: list[dict[str, str]],
+    task: str | None,
+    model: LLMModel | None,
+    pin_task: str | None = None,
+) -> PlaygroundColumn:
+    column = PlaygroundColumn(label=label, requested_model=model.slug if model else "")
+    affinity_key = None
+    key = None
+    if model is not None:
+        # Ask for one catalog model through the normal service: pin a one-off affinity key to it,
+        # so it is tried first and failover (if it fails) shows exactly as it would for tickets.
+        affinity_key = f"playground:{uuid.uuid4().hex}"
+        key = pin_key(router.pk, f"{affinity_key}\x00{task or ''}")
+        cache.set(key, pin_value(model.pk, task or pin_task), timeout=120)
+    try:
+        result = route(router, messages, task=task, affinity_key=affinity_key)
+    except RoutingError as exc:
+        column.error = str(exc)
+        column.attempts = [asdict(a) for a in exc.attempts]
+        return column
+    finally:
+        if key:
+            cache.delete(key)
+    column.content = result.content
+    column.served_by = result.served_by
+    column.matched_task = result.matched_task
+    column.latency_ms = result.latency_ms
+    column.prompt_tokens = result.prompt_tokens
+    column.completion_tokens = result.completion_tokens
+    column.cost = str(result.cost)
+    column.attempts = [asdict(a) for a in result.attempts]
+    return column
+
+
+def _calls_of(router: Router, after_id: int, columns: list[PlaygroundColumn]) -> list[int]:
+    """The ModelCall ids our routes wrote: ticket-less rows of this router after ``after_id``,
+    matched attempt by attempt (model and outcome), so a concurrent API call is not claimed."""
+    rows = list(
+        ModelCall.objects.filter(pk__gt=after_id, router=router, ticket__isnull=True)
+        .order_by("id")
+        .values_list("id", "model_slug", "outcome")
+    )
+    claimed: list[int] = []
+    for column in columns:
+        for attempt in column.attempts:
+            for index, (call_id, slug, outcome) in enumerate(rows):
+                if slug == attempt["model"] and outcome == attempt["outcome"]:
+                    claimed.append(call_id)
+                    del rows[index]
+                    break
+    return claimed
+
+
+def playground_run(
+    *,
+    router: Router,
+    prompt: str,
+    ticket: Ticket | None,
+    task: str | None,
+    models: list[LLMModel],
+    user: User,
+) -> PlaygroundRun:
+    """Send one prompt (or ticket) through the router and through up to three catalog models."""
+    if not prompt.strip() and ticket is None:
+        raise ValidationError({"prompt": "Write a prompt or pick a ticket."})
+    if len(models) > 3:
+        raise ValidationError({"models": "Compare at most three models."})
+    if task and not router.tasks.filter(name=task).exists():
+        raise ValidationError({"task": f"Router {router.name} has no task {task!r}."})
+    messages = playground_messages(router=router, prompt=prompt, ticket=ticket, task=task)
+    before = ModelCall.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    columns = [
+        _route_column(label=f"router:{router.name}", router=router, messages=messages, task=task, model=None)
+    ]
+    pin_task = task or columns[0].matched_task  # compare the models on the task the router matched
+    for model in models:
+        columns.append(
+            _route_column(
+                label=model.slug, router=router, messages=messages, task=task, model=model, pin_task=pin_task
+            )
+        )
+    run = PlaygroundRun.objects.create(
+        user=_user_or_none(user),
+        router=router,
+        prompt=prompt if ticket is None else f"ticket #{ticket.pk}",
+        task_name=task or "",
+        columns=[asdict(c) for c in columns],
+    )
+    run.calls.set(_calls_of(router, before, columns))
+    return run
