@@ -1,0 +1,239 @@
+"""The routers as an OpenAI-compatible API: POST /v1/chat/completions and GET /v1/models.
+
+Plain Django views (not ninja) because the answer is either a JSON Chat Completion or an SSE
+stream, and every error must use OpenAI's error shape. Thin: validate, call the routing service,
+shape the answer. Never names a model itself.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from triage.api.auth import api_key_lookup, rate_limit_check
+from triage.api.errors import ApiError, error_response
+from triage.models import LLMModel, Router
+from triage.routing import RouteResult, RoutingError, UnknownRouter, UnknownTask, route, route_stream
+
+ROLES = {"system", "user", "assistant", "developer", "tool"}
+ROUTER_PREFIX = "router:"
+
+
+def _authenticate(request: HttpRequest) -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    key = api_key_lookup(token.strip()) if scheme.lower() == "bearer" else None
+    if key is None:
+        raise ApiError(
+            401, "Missing or invalid API key: send 'Authorization: Bearer <key>'.", code="invalid_api_key"
+        )
+    rate_limit_check(key)
+
+
+def _parse(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, "The request body is not valid JSON.", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise ApiError(400, "model: give 'router:<name>' or a model from GET /v1/models.", param="model")
+    n = body.get("n", 1)
+    if n != 1:
+        raise ApiError(400, "n: only n=1 is supported.", param="n", code="unsupported_value")
+    task = body.get("task")
+    if task is not None and not isinstance(task, str):
+        raise ApiError(400, "task: must be a string naming one of the router's tasks.", param="task")
+    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+    if max_tokens is not None and (
+        not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1
+    ):
+        raise ApiError(400, "max_tokens: must be a positive integer.", param="max_tokens")
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise ApiError(400, "stream: must be true or false.", param="stream")
+    return {
+        "model": model,
+        "messages": _messages(body.get("messages")),
+        "task": task,
+        "max_tokens": max_tokens,
+        "stream": stream,
+    }
+
+
+def _messages(raw: Any) -> list[dict[str, str]]:
+    if not isinstance(raw, list) or not raw:
+        raise ApiError(400, "messages: give a non-empty list of {role, content}.", param="messages")
+    messages = []
+    for index, message in enumerate(raw):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict):
+            raise ApiError(400, f"{where}: must be an object with role and content.", param=where)
+        role, content = message.get("role"), message.get("content")
+        if role not in ROLES:
+            raise ApiError(
+                400, f"{where}.role: must be one of {', '.join(sorted(ROLES))}.", param=f"{where}.role"
+            )
+        if not isinstance(content, str):
+            raise ApiError(400, f"{where}.content: must be a string.", param=f"{where}.content")
+        messages.append({"role": str(role), "content": content})
+    return messages
+
+
+def _router_for(model: str) -> Router | str:
+    """The router a request addresses: ``router:<name>``; a bare catalog slug is not served here yet."""
+    if model.startswith(ROUTER_PREFIX):
+        return model[len(ROUTER_PREFIX) :]
+    if LLMModel.objects.filter(slug=model, enabled=True).exists():
+        raise ApiError(
+            400,
+            f"model: direct calls to {model!r} are not supported; address a router as 'router:<name>'.",
+            param="model",
+            code="unsupported_value",
+        )
+    raise ApiError(404, f"model: no router or model named {model!r}.", param="model", code="model_not_found")
+
+
+def _completion_body(result: RouteResult) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": result.served_by,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": result.content}, "finish_reason": "stop"}
+        ],
+        "usage": {
+            "prompt_tokens": result.prompt_tokens,
+            "completion_tokens": result.completion_tokens,
+            "total_tokens": result.prompt_tokens + result.completion_tokens,
+        },
+        "route": result.matched_task,
+        "pinned": result.pinned,
+    }
+
+
+def _routing_failure(exc: Exception) -> ApiError:
+    if isinstance(exc, UnknownTask):
+        return ApiError(400, f"task: {exc}", param="task", code="unknown_task")
+    if isinstance(exc, UnknownRouter):
+        return ApiError(404, f"model: {exc}", param="model", code="model_not_found")
+    return ApiError(502, str(exc), code="all_models_failed")
+
+
+@csrf_exempt
+@require_POST
+def chat_completions(request: HttpRequest) -> HttpResponse:
+    try:
+        _authenticate(request)
+        params = _parse(request)
+        router = _router_for(params["model"])
+        affinity = request.headers.get("X-Model-Affinity") or None
+        if params["stream"]:
+            return _stream_response(router, params, affinity)
+        try:
+            result = route(
+                router,
+                params["messages"],
+                task=params["task"],
+                affinity_key=affinity,
+                max_tokens=params["max_tokens"],
+            )
+        except RoutingError as exc:
+            raise _routing_failure(exc) from None
+    except ApiError as exc:
+        return error_response(exc.status, exc.message, param=exc.param, code=exc.code, headers=exc.headers)
+    response = JsonResponse(_completion_body(result))
+    response["x-model-router-selected-route"] = result.matched_task or "fallback"
+    return response
+
+
+def _stream_response(router: Router | str, params: dict[str, Any], affinity: str | None) -> HttpResponse:
+    events = route_stream(
+        router,
+        params["messages"],
+        task=params["task"],
+        affinity_key=affinity,
+        max_tokens=params["max_tokens"],
+    )
+    try:
+        first = next(events)  # fail over (or fail) before any byte of the answer is sent
+    except RoutingError as exc:
+        raise _routing_failure(exc) from None
+    response = StreamingHttpResponse(_sse(first, events), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    matched = getattr(first, "matched_task", None)
+    response["x-model-router-selected-route"] = matched or (params["task"] or "")
+    return response
+
+
+def _sse_line(payload: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
+
+
+def _sse(first: Any, events: Iterator[Any]) -> Iterator[bytes]:
+    served_model = ""
+    for event in _chain(first, events):
+        if event.kind == "chunk" and event.chunk is not None:
+            chunk = event.chunk.model_dump(exclude_none=True)
+            served_model = served_model or chunk.get("model", "")
+            chunk["model"] = served_model
+            yield _sse_line(chunk)
+        elif event.kind == "done" and event.result is not None:
+            result = event.result
+            yield _sse_line(
+                {
+                    "id": f"chatcmpl-{uuid.uuid4().hex}",
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": result.served_by,
+                    "choices": [],
+                    "usage": {
+                        "prompt_tokens": result.prompt_tokens,
+                        "completion_tokens": result.completion_tokens,
+                        "total_tokens": result.prompt_tokens + result.completion_tokens,
+                    },
+                    "route": result.matched_task,
+                    "pinned": result.pinned,
+                }
+            )
+        elif event.kind == "error":
+            yield _sse_line(
+                {"error": {"message": event.error, "type": "server_error", "code": "stream_interrupted"}}
+            )
+    yield b"data: [DONE]\n\n"
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+@require_GET
+def list_models(request: HttpRequest) -> HttpResponse:
+    try:
+        _authenticate(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.message, code=exc.code, headers=exc.headers)
+    created = int(time.time())
+    data = [
+        {"id": f"{ROUTER_PREFIX}{name}", "object": "model", "created": created, "owned_by": "router"}
+        for name in Router.objects.filter(enabled=True).values_list("name", flat=True)
+    ]
+    data += [
+        {"id": slug, "object": "model", "created": created, "owned_by": provider}
+        for slug, provider in LLMModel.objects.filter(enabled=True, provider__enabled=True).values_list(
+            "slug", "provider__name"
+        )
+    ]
+    return JsonResponse({"object": "list", "data": data})
