@@ -30,6 +30,7 @@ from triage.ticket_text import TicketText
 
 TASK = "draft_customer_reply"
 MAX_SENTENCES = 4
+TICKET_FAQ_SIMILARITY = 0.7
 _COMPLAINT = re.compile(
     r"\b(?:slow|crash\w*|broken|times? out|clunky|fails?|error|bug|doesn'?t work)\b", re.IGNORECASE
 )
@@ -95,7 +96,7 @@ def _body(
 ) -> list[str]:
     high = urgency.score >= ESCALATION_SCORE
     if category == "billing":
-        if faq and not high:
+        if faq and not high and not specifics.invoices:
             return [faq]
         if specifics.invoices:
             amount = f" for {specifics.amounts[0]}" if specifics.amounts else ""
@@ -175,7 +176,12 @@ def draft_reply(ticket: TicketText) -> str:
     category = classify(ticket).category
     urgency = assess(ticket)
     specifics = extract_specifics(ticket)
-    match = faq_answer_for(ticket) if category in {"billing", "account", "how-to"} else None
+    # A ticket is longer than a chat question, so it needs a closer match to get a FAQ answer.
+    match = (
+        faq_answer_for(ticket, minimum=TICKET_FAQ_SIMILARITY)
+        if category in {"billing", "account", "how-to"}
+        else None
+    )
     faq = match.entry.answer if match else None
     body = _body(category, urgency, specifics, faq, ticket_text(ticket))
     sentences = [

@@ -35,12 +35,13 @@ _PROBLEM = re.compile(
 )
 
 
-def faq_answer_for(ticket: TicketText) -> FaqMatch | None:
+def faq_answer_for(ticket: TicketText, *, minimum: float = FAQ_SIMILARITY) -> FaqMatch | None:
+    """The FAQ entry that answers this question, if one clearly does."""
     text = ticket_text(ticket)
     match = faq_index().match(text)
     if match is None:
         return None
-    needed = PROBLEM_FAQ_SIMILARITY if _PROBLEM.search(text) else FAQ_SIMILARITY
+    needed = PROBLEM_FAQ_SIMILARITY if _PROBLEM.search(text) else minimum
     return match if match.similarity >= needed else None
 
 

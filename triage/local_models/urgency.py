@@ -35,6 +35,7 @@ from triage.ticket_text import TicketText
 
 TASK = "urgency_detection"
 ESCALATION_SCORE = 4
+DOMAIN_NEUTRAL_WORDS = ("po",)
 
 _analyzer: SentimentIntensityAnalyzer | None = None
 _analyzer_lock = threading.Lock()
@@ -45,7 +46,11 @@ def _sentiment_analyzer() -> SentimentIntensityAnalyzer:
     if _analyzer is None:
         with _analyzer_lock:
             if _analyzer is None:
-                _analyzer = SentimentIntensityAnalyzer()
+                analyzer = SentimentIntensityAnalyzer()
+                # Support-ticket words VADER reads as slang: "PO" is a purchase order, not "pissed off".
+                for word in DOMAIN_NEUTRAL_WORDS:
+                    analyzer.lexicon.pop(word, None)
+                _analyzer = analyzer
     return _analyzer
 
 
