@@ -2,9 +2,10 @@
 
 Makes the same chat call N times directly with the openai SDK and N times through ``route()``
 (interleaved, so both see the same machine), and prints p50/p95/p99 of:
-- selection overhead: from entering ``route()`` to the stub receiving the request, minus the same
-  span for the direct SDK call (config check, breaker/latency/pin read, policy ordering);
-- added end-to-end time: routed minus direct, audit row and shared-state writes included;
+- selection overhead: from entering ``route()`` to handing the request to the SDK (config version
+  check, breaker/latency/pin read, task resolution, policy ordering), measured directly;
+- added end-to-end time: routed minus direct (as quantile differences, and paired per call),
+  audit row and shared-state writes included;
 and the same with classification (no task named). Prints figures; asserts nothing.
 
 Runs on a throw-away SQLite database + database cache by default; with DATABASE_URL / REDIS_URL
@@ -23,6 +24,7 @@ import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,7 +46,7 @@ from django.core.management import call_command  # noqa: E402
 
 from tests.support.stub_openai import StubOpenAI  # noqa: E402
 from triage.models import LLMModel, ModelCall, PoolEntry, Provider, Router, RouterTask  # noqa: E402
-from triage.routing import route  # noqa: E402
+from triage.routing import route, service  # noqa: E402
 
 logging.getLogger("httpx2").setLevel(logging.WARNING)
 KEY_ENV = "BENCH_STUB_API_KEY"
@@ -99,48 +101,61 @@ def teardown(router: Router) -> None:
     Provider.objects.filter(id__in=provider_ids).delete()
 
 
+class SendClock:
+    """Wraps the service's provider call to note when route() hands the request to the SDK."""
+
+    def __init__(self) -> None:
+        self.handed_over = 0.0
+        self._real = service.call_remote
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.handed_over = time.perf_counter()
+        return self._real(*args, **kwargs)
+
+
 def measure(stub: StubOpenAI, router: Router, calls: int, *, task: str | None) -> dict[str, list[float]]:
     slug = LLMModel.objects.get(
         pool_entries__task__router=router, pool_entries__task__name="billing_support"
     ).slug
     client = openai.OpenAI(base_url=stub.base_url, api_key="bench-key", max_retries=0, timeout=30)
-    spans: dict[str, list[float]] = {"direct": [], "routed": [], "direct_send": [], "routed_send": []}
-    for _ in range(50):  # warm up: connections, snapshot, classifier, encodings
-        client.chat.completions.create(model=slug, messages=MESSAGES)
-        route(router, MESSAGES, task=task)
-    for _ in range(calls):
-        stub.reset()
-        start = time.perf_counter()
-        client.chat.completions.create(model=slug, messages=MESSAGES)
-        spans["direct"].append((time.perf_counter() - start) * 1000)
-        spans["direct_send"].append((stub.requests(slug)[-1].received_at - start) * 1000)
-        stub.reset()
-        start = time.perf_counter()
-        route(router, MESSAGES, task=task)
-        spans["routed"].append((time.perf_counter() - start) * 1000)
-        spans["routed_send"].append((stub.requests(slug)[-1].received_at - start) * 1000)
+    clock = SendClock()
+    service.call_remote = clock  # type: ignore[assignment]
+    spans: dict[str, list[float]] = {"direct": [], "routed": [], "selection": [], "paired": []}
+    try:
+        for _ in range(50):  # warm up: connections, snapshot, classifier, encodings
+            client.chat.completions.create(model=slug, messages=MESSAGES)
+            route(router, MESSAGES, task=task)
+        for _ in range(calls):
+            start = time.perf_counter()
+            client.chat.completions.create(model=slug, messages=MESSAGES)
+            direct = (time.perf_counter() - start) * 1000
+            start = time.perf_counter()
+            route(router, MESSAGES, task=task)
+            routed = (time.perf_counter() - start) * 1000
+            spans["direct"].append(direct)
+            spans["routed"].append(routed)
+            spans["selection"].append((clock.handed_over - start) * 1000)
+            spans["paired"].append(routed - direct)
+    finally:
+        service.call_remote = clock._real  # type: ignore[assignment]
     return spans
 
 
 def report(title: str, spans: dict[str, list[float]]) -> None:
-    print(f"\n{title} ({len(spans['direct'])} calls each)")
-    print(f"  {'':38s} {'p50':>8s} {'p95':>8s} {'p99':>8s}  (ms)")
-    rows = [
-        ("direct SDK call, end to end", spans["direct"]),
-        ("route(), end to end", spans["routed"]),
-        ("direct: entry -> request received", spans["direct_send"]),
-        ("route(): entry -> request received", spans["routed_send"]),
-    ]
-    for label, values in rows:
-        print(f"  {label:38s} " + " ".join(f"{percentile(values, q):8.3f}" for q in (50, 95, 99)))
-    for label, routed, direct in (
-        ("selection overhead (before send)", spans["routed_send"], spans["direct_send"]),
-        ("added end-to-end time", spans["routed"], spans["direct"]),
-    ):
-        added = [percentile(routed, q) - percentile(direct, q) for q in (50, 95, 99)]
-        print(f"  {label:38s} {added[0]:8.3f} {added[1]:8.3f} {added[2]:8.3f}")
+    print(f"\n{title} ({len(spans['direct'])} calls each, interleaved)")
+    print(f"  {'':44s} {'p50':>8s} {'p95':>8s} {'p99':>8s}  (ms)")
+
+    def row(label: str, values: list[float]) -> None:
+        print(f"  {label:44s} " + " ".join(f"{percentile(values, q):8.3f}" for q in (50, 95, 99)))
+
+    row("direct SDK call, end to end", spans["direct"])
+    row("route(), end to end", spans["routed"])
+    row("selection overhead (entry -> handed to SDK)", spans["selection"])
+    added = [percentile(spans["routed"], q) - percentile(spans["direct"], q) for q in (50, 95, 99)]
+    print(f"  {'added end-to-end (routed pXX - direct pXX)':44s} " + " ".join(f"{v:8.3f}" for v in added))
+    row("added end-to-end, paired per call", spans["paired"])
     ratio = statistics.median(spans["routed"]) / statistics.median(spans["direct"])
-    print(f"  ratio routed/direct (median)          {ratio:8.2f}x")
+    print(f"  {'ratio routed/direct (medians)':44s} {ratio:8.2f}x")
 
 
 def main() -> None:
@@ -169,6 +184,26 @@ def main() -> None:
                 )
         finally:
             teardown(router)
+    print_classification_latency()
+
+
+def print_classification_latency() -> None:
+    """Per-query classification latency for each installed encoder (bench/classification.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from classification import evaluate, load_queries
+
+    from triage.routing.classifier import minilm_available
+
+    print("\nclassification latency per query (labeled support-bot set, threshold 0.35)")
+    for encoder in ("tfidf", "minilm"):
+        if encoder == "minilm" and not minilm_available():
+            print(f"  {encoder:7s} not installed (requirements-embeddings.txt)")
+            continue
+        figures = evaluate(encoder, 0.35, load_queries())
+        print(
+            f"  {encoder:7s} p50 {figures['p50_ms']:.2f} ms  p95 {figures['p95_ms']:.2f} ms  "
+            f"(accuracy {figures['accuracy']:.1%}, fallback precision {figures['fallback_precision']:.1%})"
+        )
 
 
 if __name__ == "__main__":

@@ -229,6 +229,68 @@ def build_chain(
     return unique
 
 
+@dataclass
+class SharedState:
+    """What one ``get_many`` returned, with the snapshot it was checked against."""
+
+    snapshot: Snapshot
+    router: RouterSpec
+    values: dict[str, Any]
+    pin_key: str | None
+    latency_keys: list[tuple[int, int, str]]
+
+
+def read_shared_state(
+    router_ref: Router | str | int, *, task: str | None, affinity_key: str | None
+) -> SharedState:
+    """One cache round-trip: config version, breaker and latency state, and the affinity pin.
+
+    When the version differs from this process's snapshot, the snapshot is rebuilt and the read
+    repeated (at most twice): an admin edit applies to the next request in every process.
+    """
+    for attempt in range(3):
+        snapshot = snapshot_current()
+        try:
+            router = resolve_router(snapshot, router_ref)
+        except UnknownRouter:
+            # maybe created (or enabled) since this process built its snapshot
+            version = config_version_read()
+            if version == snapshot.version or attempt == 2:
+                raise
+            snapshot_refresh(version)
+            continue
+        health_keys, latency_keys = _state_keys(snapshot, router)
+        pin_key = affinity.request_pin_key(router.id, affinity_key, task) if affinity_key else None
+        keys = [CONFIG_VERSION_KEY, *health_keys, *(key for _, _, key in latency_keys)]
+        if pin_key:
+            keys.append(pin_key)
+        values = cache.get_many(keys)
+        version = values.get(CONFIG_VERSION_KEY) or config_version_read()
+        if version == snapshot.version:
+            break
+        snapshot_refresh(str(version))
+    return SharedState(snapshot, router, values, pin_key, latency_keys)
+
+
+def resolve_task(
+    shared: SharedState, messages: Messages, *, task: str | None, pin: Any, pinned: ModelSpec | None
+) -> tuple[TaskSpec | None, str | None, Classification | None]:
+    """The named task, else the pinned request's task, else the classifier's pick (or none)."""
+    router = shared.router
+    if task is not None:
+        task_spec = router.tasks.get(task)
+        if task_spec is None:
+            known = ", ".join(sorted(router.tasks)) or "none"
+            raise UnknownTask(f"Router {router.name!r} has no task {task!r} (its tasks: {known})")
+        return task_spec, task, None
+    if pinned is not None:
+        pinned_task = pin.get("task") if isinstance(pin, dict) else None
+        return (router.tasks.get(pinned_task) if pinned_task else None), pinned_task, None
+    classification = classifier_for(shared.snapshot, router).classify(messages)
+    matched = classification.task
+    return (router.tasks.get(matched) if matched else None), matched, classification
+
+
 def plan_request(
     router_ref: Router | str | int,
     messages: Messages,
@@ -240,50 +302,21 @@ def plan_request(
 ) -> Plan:
     """Decide the task and the ordered candidates with one shared-cache read."""
     started = time.perf_counter()
-    for _ in range(3):
-        snapshot = snapshot_current()
-        try:
-            router = resolve_router(snapshot, router_ref)
-        except UnknownRouter:
-            # maybe created (or enabled) since this process built its snapshot
-            version = config_version_read()
-            if version == snapshot.version:
-                raise
-            snapshot_refresh(version)
-            continue
-        health_keys, latency_keys = _state_keys(snapshot, router)
-        pin_key = affinity.request_pin_key(router.id, affinity_key, task) if affinity_key else None
-        keys = [CONFIG_VERSION_KEY, *health_keys, *(key for _, _, key in latency_keys)]
-        if pin_key:
-            keys.append(pin_key)
-        state = cache.get_many(keys)
-        version = state.get(CONFIG_VERSION_KEY) or config_version_read()
-        if version != snapshot.version:
-            snapshot_refresh(str(version))
-            continue
-        break
-    health = {model_id: state.get(breaker.health_key(model_id)) for model_id in router.model_ids}
-    pin = state.get(pin_key) if pin_key else None
-    pinned_model = _pinned_model(snapshot, pin, task)
-    classification = None
-    if task is not None:
-        task_spec = router.tasks.get(task)
-        if task_spec is None:
-            known = ", ".join(sorted(router.tasks)) or "none"
-            raise UnknownTask(f"Router {router.name!r} has no task {task!r} (its tasks: {known})")
-        task_name: str | None = task
-    elif pinned_model is not None:
-        task_name = pin.get("task") if isinstance(pin, dict) else None
-        task_spec = router.tasks.get(task_name) if task_name else None
-    else:
-        classification = classifier_for(snapshot, router).classify(messages)
-        task_name = classification.task
-        task_spec = router.tasks.get(task_name) if task_name else None
+    shared = read_shared_state(router_ref, task=task, affinity_key=affinity_key)
+    router, values = shared.router, shared.values
+    health = {model_id: values.get(breaker.health_key(model_id)) for model_id in router.model_ids}
+    pin = values.get(shared.pin_key) if shared.pin_key else None
+    pinned_model = _pinned_model(shared.snapshot, pin, task)
+    task_spec, task_name, classification = resolve_task(
+        shared, messages, task=task, pin=pin, pinned=pinned_model
+    )
     latency_state: dict[int, latency.LatencyRecord | None] = {}
     ordered: list[ModelSpec] = []
     if task_spec is not None:
         latency_state = {
-            model_id: state.get(key) for task_id, model_id, key in latency_keys if task_id == task_spec.id
+            model_id: values.get(key)
+            for task_id, model_id, key in shared.latency_keys
+            if task_id == task_spec.id
         }
         ordered = select_candidates(
             task_spec,
@@ -297,9 +330,9 @@ def plan_request(
         router=router,
         task=task_spec,
         task_name=task_name,
-        candidates=build_chain(snapshot, router, ordered, task_name, pinned_model),
+        candidates=build_chain(shared.snapshot, router, ordered, task_name, pinned_model),
         pinned_model_id=pinned_model.id if pinned_model else None,
-        pin_key=pin_key,
+        pin_key=shared.pin_key,
         health=health,
         latency=latency_state,
         started=started,
