@@ -198,7 +198,9 @@ def test_disabling_a_model_in_the_catalog_removes_it_at_once(router, stub_openai
     assert outcomes(result) == [("second", "ok")]
 
 
-def test_pinned_request_without_a_task_skips_classification(make_model, make_router, stub_openai, monkeypatch):
+def test_pinned_request_without_a_task_skips_classification(
+    make_model, make_router, stub_openai, monkeypatch
+):
     from triage.routing import service
 
     make_model("billing-model")
@@ -209,19 +211,29 @@ def test_pinned_request_without_a_task_skips_classification(make_model, make_rou
         utterances=["I was charged twice", "Why is my invoice so high?"],
     )
     router = make_router("chat", tasks={"billing": billing}, fallbacks=["general-model"])
-    first = route(router, [{"role": "user", "content": "I was charged twice this month"}], affinity_key="chat-9")
+    first = route(
+        router, [{"role": "user", "content": "I was charged twice this month"}], affinity_key="chat-9"
+    )
 
     def no_classification(*args, **kwargs):
         raise AssertionError("a pinned request must not be classified")
 
     monkeypatch.setattr(service, "classifier_for", no_classification)
-    follow_up = route(router, [{"role": "user", "content": "ok thanks, anything else?"}], affinity_key="chat-9")
+    follow_up = route(
+        router, [{"role": "user", "content": "ok thanks, anything else?"}], affinity_key="chat-9"
+    )
 
     assert (first.matched_task, first.served_by) == ("billing", "billing-model")
-    assert (follow_up.matched_task, follow_up.served_by, follow_up.pinned) == ("billing", "billing-model", True)
+    assert (follow_up.matched_task, follow_up.served_by, follow_up.pinned) == (
+        "billing",
+        "billing-model",
+        True,
+    )
 
 
-def test_keyless_provider_never_sends_another_providers_key(make_model, make_router, stub_openai, monkeypatch):
+def test_keyless_provider_never_sends_another_providers_key(
+    make_model, make_router, stub_openai, monkeypatch
+):
     from triage.models import Provider
 
     monkeypatch.setenv("OPENAI_API_KEY", "must-not-leak")

@@ -132,3 +132,25 @@ def test_routing_error_names_every_model_and_outcome(router, stub_openai):
     ]
     assert "model-a: server_error" in str(caught.value) and "model-b: server_error" in str(caught.value)
     assert ModelCall.objects.count() == 2
+
+
+def test_disabled_router_is_refused(router):
+    router.enabled = False
+    router.save()
+
+    with pytest.raises(UnknownRouter, match="disabled"):
+        route(router, MESSAGES, task="classify")
+
+
+def test_urgency_picks_the_pool_tier_that_serves_it(router, stub_openai):
+    from triage.models import PoolEntry
+
+    PoolEntry.objects.filter(model__slug="model-a").update(max_urgency=3)
+    PoolEntry.objects.filter(model__slug="model-b").update(min_urgency=4)
+    from triage.routing import config_bump_version
+
+    config_bump_version()  # QuerySet.update sends no signal
+
+    assert route(router, MESSAGES, task="classify", urgency=5).served_by == "model-b"
+    assert route(router, MESSAGES, task="classify", urgency=2).served_by == "model-a"
+    assert route(router, MESSAGES, task="classify").served_by == "model-a"
