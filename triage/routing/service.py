@@ -755,7 +755,11 @@ def _forward_stream(
     first_token_limit: float,
     progress: _StreamProgress,
 ) -> Iterator[StreamEvent]:
-    """Yield the model's chunks; hold them back until the first content arrives (failover window)."""
+    """Yield the model's chunks; hold them back until the first content arrives (failover window).
+
+    The read timeout is the task's first-token limit, so after the first token a gap between two
+    chunks longer than that limit also ends the stream (with an error event, never silently).
+    """
     timeout = max(min(model.timeout_seconds, plan.deadline - started), 0.05)
     first_token_deadline = started + min(first_token_limit, timeout)
     held: list[StreamEvent] = []
