@@ -145,3 +145,22 @@ def test_labeled_set_is_large_varied_and_labeled(labeled: list[store.LabeledTick
     assert {row.urgency for row in labeled} == {1, 2, 3, 4, 5}
     assert len({row.lang for row in labeled}) >= 5
     assert len({row.body for row in labeled}) == len(labeled)
+
+
+def test_unwritable_cache_still_serves_the_trained_models(
+    small_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(*args: Any, **kwargs: Any) -> NoReturn:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "_write_atomically", disk_full)
+    models = store.load_or_train(small_data, tmp_path)
+    assert models.fresh
+    assert models.category.predict(["I was charged twice on INV-1234"])[0] in {
+        "billing",
+        "bug",
+        "how-to",
+        "account",
+        "feature-request",
+        "other",
+    }

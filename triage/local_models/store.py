@@ -198,7 +198,10 @@ def load_or_train(data_file: Path | None = None, directory: Path | None = None) 
         except Exception:  # A torn or incompatible cache file is rebuilt, never trusted.
             log.warning("local model cache %s unreadable; retraining", path, exc_info=True)
     models = train(load_dataset(data_file), digest)
-    _write_atomically(models, path)
+    try:
+        _write_atomically(models, path)
+    except OSError:  # A read-only or full disk costs a retrain next process, not an outage now.
+        log.warning("could not cache the local models in %s", path.parent, exc_info=True)
     return models
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from triage.local_models.registry import Message
 from triage.ticket_text import TicketText, parse_ticket_message
@@ -16,12 +16,23 @@ from triage.ticket_text import TicketText, parse_ticket_message
 CATEGORIES = ("billing", "bug", "how-to", "account", "feature-request", "other")
 
 
+# The models read this much of a body: the gist of a ticket is at its start, and pasted logs or
+# quoted threads further down would only cost time (the tier must answer in milliseconds).
+MAX_BODY_CHARS = 2000
+
+
 def ticket_from_messages(messages: Sequence[Message]) -> TicketText:
     """The ticket is the last user message; a chat message in any other shape is a body alone."""
     for message in reversed(messages):
         if message.get("role") == "user":
-            return parse_ticket_message(str(message.get("content") or ""))
+            return clipped(parse_ticket_message(str(message.get("content") or "")))
     raise ValueError("the request has no user message")
+
+
+def clipped(ticket: TicketText) -> TicketText:
+    if len(ticket.body) <= MAX_BODY_CHARS:
+        return ticket
+    return replace(ticket, body=ticket.body[:MAX_BODY_CHARS])
 
 
 def ticket_text(ticket: TicketText) -> str:

@@ -36,6 +36,8 @@ from triage.ticket_text import TicketText
 TASK = "urgency_detection"
 ESCALATION_SCORE = 4
 DOMAIN_NEUTRAL_WORDS = ("po",)
+SENTIMENT_HEAD = 400
+SENTIMENT_TAIL = 200
 
 _analyzer: SentimentIntensityAnalyzer | None = None
 _analyzer_lock = threading.Lock()
@@ -90,6 +92,9 @@ def apply_floors(learned: int, signals: Signals) -> int:
 
 
 def sentiment_word(text: str, signals: Signals, score: int) -> str:
+    # VADER slows down sharply on long texts; a ticket's tone shows in how it opens and closes.
+    if len(text) > SENTIMENT_HEAD + SENTIMENT_TAIL:
+        text = f"{text[:SENTIMENT_HEAD]} ... {text[-SENTIMENT_TAIL:]}"
     compound = _sentiment_analyzer().polarity_scores(text)["compound"]
     upset = signals.shouting or signals.has("churn threat") or signals.has("repeated failure")
     if upset and compound <= -0.4:
