@@ -93,7 +93,7 @@ def test_unknown_fields_are_ignored(api: Client, presets: None) -> None:
 
 def test_unknown_router_is_rejected(api: Client, presets: None) -> None:
     response = post_json(api, "/api/tickets", {**GOOD, "router": "nope"})
-    assert response.status_code == 422 and response.json()["error"]["param"] == "router"
+    assert response.status_code == 404 and response.json()["error"]["param"] == "router"
     assert Ticket.objects.count() == 0
 
 

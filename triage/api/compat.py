@@ -8,7 +8,7 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from triage.api.errors import ApiError
-from triage.api.schemas import Tier
+from triage.api.schemas import ERRORS, ErrorOut, Tier
 from triage.api.tickets import check_body_size, raise_validation
 from triage.services.sync_triage import triage_now
 
@@ -67,7 +67,11 @@ def _triage(tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
         raise raise_validation(exc) from None
 
 
-@router.post("/triage", response=TriageOut, summary="Triage one ticket and answer when done")
+@router.post(
+    "/triage",
+    response={200: TriageOut, 502: ErrorOut, **ERRORS},
+    summary="Triage one ticket and answer when done",
+)
 def triage_one(request: HttpRequest, payload: TriageIn) -> dict[str, Any]:
     (result,) = _triage([_fields(payload)])
     if "error" in result:
@@ -75,7 +79,7 @@ def triage_one(request: HttpRequest, payload: TriageIn) -> dict[str, Any]:
     return result
 
 
-@router.post("/triage/batch", response=BatchOut, summary="Triage 1-25 tickets concurrently")
+@router.post("/triage/batch", response={200: BatchOut, **ERRORS}, summary="Triage 1-25 tickets concurrently")
 def triage_batch(request: HttpRequest, payload: list[TriageIn]) -> dict[str, Any]:
     if not 1 <= len(payload) <= MAX_BATCH:
         raise ApiError(

@@ -8,6 +8,8 @@ from django.utils import timezone
 from ninja import Router, Schema
 
 from triage.api.errors import ApiError
+from triage.api.schemas import ERRORS, IsoDateTime
+from triage.api.tickets import clamp_datetime
 from triage.models import Router as RouterModel
 from triage.services.stats import router_stats
 
@@ -88,15 +90,18 @@ def _router_out(router_row: RouterModel) -> dict[str, Any]:
     }
 
 
-@router.get("", response=list[RouterOut], summary="Routers with their tasks, pools and fallbacks")
+@router.get(
+    "", response={200: list[RouterOut], **ERRORS}, summary="Routers with their tasks, pools and fallbacks"
+)
 def list_routers(request: HttpRequest) -> list[dict[str, Any]]:
     rows = RouterModel.objects.filter(enabled=True).prefetch_related("tasks__pool__model", "fallbacks__model")
     return [_router_out(r) for r in rows]
 
 
-@router.get("/{name}/stats", response=RouterStatsOut, summary="Usage figures of one router")
-def stats(request: HttpRequest, name: str, since: datetime | None = None) -> dict[str, Any]:
+@router.get("/{name}/stats", response={200: RouterStatsOut, **ERRORS}, summary="Usage figures of one router")
+def stats(request: HttpRequest, name: str, since: IsoDateTime | None = None) -> dict[str, Any]:
     router_row = RouterModel.objects.filter(name=name).first()
     if router_row is None:
         raise ApiError(404, f"No router named {name!r}.", param="name", code="unknown_router")
-    return router_stats(router=router_row, since=since or timezone.now() - timedelta(hours=24))
+    since = clamp_datetime(since) or timezone.now() - timedelta(hours=24)
+    return router_stats(router=router_row, since=since)

@@ -1,20 +1,41 @@
 """Request and response schemas shared by the ticket API and the /triage contract."""
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import BeforeValidator, Field, field_validator
 
 Tier = Literal["free", "pro", "business", "enterprise"]
 
 
+def _iso_only(value: Any) -> Any:
+    # pydantic would also read "0.5" as a Unix timestamp; the API documents ISO 8601 only
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("use an ISO 8601 date-time such as 2026-11-28T09:14:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
+def without_nul(value: str) -> str:
+    """PostgreSQL text can't hold NUL; keep the length and the meaning visible instead."""
+    return value.replace("\x00", "\ufffd")
+
+
 class TicketIn(Schema):
-    subject: str = Field(min_length=1, max_length=200, description="1-200 characters")
+    subject: str = Field(min_length=1, max_length=200, pattern=r"\S", description="1-200 characters")
     body: str = Field(min_length=1, description="Up to 64 KB; larger bodies get 413")
     customer_tier: Tier = "free"
     account_id: str = Field(default="", max_length=64)
     router: str | None = Field(default=None, description="Router name; the default router when omitted")
+
+    @field_validator("subject", "body", "account_id")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        return without_nul(value)
 
 
 class TicketAccepted(Schema):
@@ -78,3 +99,18 @@ class RetriageAccepted(Schema):
     status: str
     steps: list[str]
     status_url: str
+
+
+class ErrorDetail(Schema):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+# Every operation documents the error statuses it can answer with, in the one error shape.
+ERRORS: dict[int, type[Schema]] = {status: ErrorOut for status in (400, 401, 404, 409, 413, 422, 429)}

@@ -2,17 +2,28 @@
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Header, Query, Router, Schema, Status
+from ninja import Header, Path, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import Field, field_validator
 
 from triage.api.errors import ApiError
-from triage.api.schemas import RetriageAccepted, TicketAccepted, TicketIn, TicketOut, TicketSummaryOut
+from triage.api.schemas import (
+    ERRORS,
+    IsoDateTime,
+    RetriageAccepted,
+    TicketAccepted,
+    TicketIn,
+    TicketOut,
+    TicketSummaryOut,
+    without_nul,
+)
 from triage.models import Router as RouterModel
 from triage.models import Ticket, TriageStep
 from triage.models.tickets import MAX_BODY
@@ -26,6 +37,7 @@ from triage.services.tickets import (
 )
 
 router = Router(tags=["tickets"])
+TicketId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def status_url(ticket_id: int) -> str:
@@ -38,7 +50,7 @@ def router_by_name(name: str | None) -> RouterModel | None:
     found = RouterModel.objects.filter(name=name, enabled=True).first()
     if found is None:
         raise ApiError(
-            422, f"router: no enabled router named {name!r}", param="router", code="unknown_router"
+            404, f"router: no enabled router named {name!r}", param="router", code="unknown_router"
         )
     return found
 
@@ -66,7 +78,9 @@ def raise_validation(exc: ValidationError) -> ApiError:
     return ApiError(422, validation_error_text(exc), param=field, code="invalid_value")
 
 
-@router.post("", response={200: TicketAccepted, 202: TicketAccepted}, summary="Submit a ticket for triage")
+@router.post(
+    "", response={200: TicketAccepted, 202: TicketAccepted, **ERRORS}, summary="Submit a ticket for triage"
+)
 def submit_ticket(
     request: HttpRequest,
     response: HttpResponse,
@@ -133,8 +147,10 @@ def ticket_summary(ticket: Ticket) -> dict[str, object]:
     }
 
 
-@router.get("/{ticket_id}", response=TicketOut, summary="A ticket and every step of its triage")
-def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, object]:
+@router.get(
+    "/{ticket_id}", response={200: TicketOut, **ERRORS}, summary="A ticket and every step of its triage"
+)
+def get_ticket(request: HttpRequest, ticket_id: TicketId) -> dict[str, object]:
     ticket = Ticket.objects.select_related("router").filter(pk=ticket_id).first()
     if ticket is None:
         raise ApiError(404, f"No ticket {ticket_id}.", param="ticket_id", code="not_found")
@@ -149,13 +165,46 @@ def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, object]:
     }
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def clamp_datetime(value: datetime | None) -> datetime | None:
+    """Filters far outside any ticket's lifetime mean 'no bound'; clamping keeps the database happy."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if value.year <= 1970:
+        return EARLIEST
+    if value.year >= 9000:
+        return LATEST
+    return value
+
+
 class TicketFilters(Schema):
     status: Ticket.Status | None = None
     category: str | None = None
-    urgency_min: int | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    q: str | None = None
+    urgency_min: int | None = Field(default=None, ge=1, le=5)
+    created_after: IsoDateTime | None = None
+    created_before: IsoDateTime | None = None
+    q: str | None = Field(default=None, max_length=200)
+
+    @field_validator("created_after", "created_before")
+    @classmethod
+    def _sane_dates(cls, value: datetime | None) -> datetime | None:
+        return clamp_datetime(value)
+
+    @field_validator("category", "q")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        return without_nul(value) if value is not None else None
+
+
+class Pagination(LimitOffsetPagination):
+    class Input(Schema):
+        limit: int = Field(50, ge=1, le=500)
+        offset: int = Field(0, ge=0, le=10_000_000)
 
 
 def tickets_filtered(filters: TicketFilters) -> QuerySet[Ticket]:
@@ -175,14 +224,16 @@ def tickets_filtered(filters: TicketFilters) -> QuerySet[Ticket]:
     return tickets
 
 
-@router.get("", response=list[TicketSummaryOut], summary="List tickets, newest first")
-@paginate(LimitOffsetPagination)
+@router.get("", response={200: list[TicketSummaryOut], **ERRORS}, summary="List tickets, newest first")
+@paginate(Pagination)
 def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> QuerySet[Ticket]:
     return tickets_filtered(filters)
 
 
-@router.post("/{ticket_id}/retriage", response={202: RetriageAccepted}, summary="Re-run one step or all")
-def retriage(request: HttpRequest, ticket_id: int, step: str | None = None) -> Status[dict[str, object]]:
+@router.post(
+    "/{ticket_id}/retriage", response={202: RetriageAccepted, **ERRORS}, summary="Re-run one step or all"
+)
+def retriage(request: HttpRequest, ticket_id: TicketId, step: str | None = None) -> Status[dict[str, object]]:
     ticket = Ticket.objects.filter(pk=ticket_id).first()
     if ticket is None:
         raise ApiError(404, f"No ticket {ticket_id}.", param="ticket_id", code="not_found")
