@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db import connections, transaction
 from django.utils import timezone
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
@@ -495,11 +497,37 @@ class AttemptLog:
         self.trials.clear()
 
     def write_rows(self) -> None:
-        if len(self.rows) == 1:
-            self.rows[0].save(force_insert=True)
-        elif self.rows:
-            ModelCall.objects.bulk_create(self.rows)
-        self.rows = []
+        """One INSERT for the request's attempts.
+
+        On PostgreSQL, outside a caller's transaction, the commit is asynchronous
+        (``synchronous_commit = off`` for this transaction only): the request doesn't wait for the
+        WAL flush, which under a busy disk costs milliseconds. A database crash can lose the last
+        fraction of a second of audit rows, never corrupt them; the caller's own writes (e.g. the
+        step row with its attempts and cost) keep the server's setting.
+        ``ROUTING_AUDIT_ASYNC_COMMIT = False`` in settings turns this off.
+        """
+        rows, self.rows = self.rows, []
+        if not rows:
+            return
+        connection = connections[ModelCall.objects.db]
+        if (
+            connection.vendor == "postgresql"
+            and not connection.in_atomic_block
+            and getattr(settings, "ROUTING_AUDIT_ASYNC_COMMIT", True)
+        ):
+            with transaction.atomic(using=connection.alias):
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                _insert_rows(rows)
+        else:
+            _insert_rows(rows)
+
+
+def _insert_rows(rows: list[ModelCall]) -> None:
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+    else:
+        ModelCall.objects.bulk_create(rows)
 
 
 def _usage(
