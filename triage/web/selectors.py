@@ -216,9 +216,10 @@ class TicketPage:
 
 
 def priciest_model() -> LLMModel | None:
-    """The catalog model with the highest price per token (input plus output), enabled or not."""
+    """The enabled catalog model with the highest price per token (input plus output)."""
     return (
-        LLMModel.objects.annotate(total_price=F("input_price_per_m") + F("output_price_per_m"))
+        LLMModel.objects.filter(enabled=True)
+        .annotate(total_price=F("input_price_per_m") + F("output_price_per_m"))
         .order_by("-total_price", "slug")
         .first()
     )
@@ -227,7 +228,8 @@ def priciest_model() -> LLMModel | None:
 def cheapest_paid_model() -> LLMModel | None:
     """The cheapest catalog model that charges at all (the free local tier would make this trivial)."""
     return (
-        LLMModel.objects.annotate(total_price=F("input_price_per_m") + F("output_price_per_m"))
+        LLMModel.objects.filter(enabled=True)
+        .annotate(total_price=F("input_price_per_m") + F("output_price_per_m"))
         .filter(total_price__gt=0)
         .order_by("total_price", "slug")
         .first()

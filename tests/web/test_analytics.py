@@ -1,0 +1,115 @@
+"""Analytics: per router and period, from real step and call rows; playground calls never count."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from triage.models import ModelCall, Router, Ticket
+from triage.web.selectors import analytics_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_page_shows_totals_savings_and_chart_data(agent_client: Client, make_ticket: Any) -> None:
+    make_ticket()
+    make_ticket()
+    html = agent_client.get("/analytics/?router=triage-router&period=7d").content.decode()
+    assert 'id="a-tickets">2<' in html
+    assert "Everything on openai-gpt-5-nano" in html
+    assert "Router (actual)" in html
+    assert "Everything on anthropic-claude-opus-4.7" in html
+    assert 'id="cost-series" type="application/json"' in html
+    assert 'id="mix-series" type="application/json"' in html
+    assert "vendor/chart-4.6.1.umd.min.js" in html
+    assert "anthropic-claude-haiku-4.5" in html  # model mix
+
+
+def test_htmx_filter_gets_only_the_results(agent_client: Client, make_ticket: Any) -> None:
+    make_ticket()
+    response = agent_client.get(
+        "/analytics/?period=24h", headers={"HX-Request": "true", "HX-Target": "analytics-results"}
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="analytics-results"') and "<html" not in html
+
+
+def test_cost_figures_and_savings_from_real_tokens(make_ticket: Any) -> None:
+    make_ticket()
+    make_ticket()
+    a = analytics_for(router=Router.objects.get(name="triage-router"), period="7d")
+    assert a.tickets == 2
+    assert a.cost_total == Decimal("0.0017576")  # 2 x (0.0000138 + 0.000325 + 0.00054)
+    assert a.cost_per_ticket == Decimal("0.0008788")
+    assert dict(a.cost_by_task)["urgency_detection"] == Decimal("0.00065")
+    cheapest, actual, priciest = a.savings
+    assert actual["cost"] == Decimal("0.0017576")
+    # opus: 2 x (620 * 5 + 97 * 25) / 1e6
+    assert priciest["cost"] == Decimal("0.01105")
+    assert priciest["saved_pct"] == 0
+    assert round(actual["saved_pct"], 1) == Decimal("84.1")
+    assert actual["projected"] == Decimal("87.88")  # per ticket x 100,000
+    # gpt-5-nano at $0.05 / $0.40: 2 x (620 * 0.05 + 97 * 0.40) / 1e6
+    assert cheapest["cost"] == Decimal("0.0001396")
+
+
+def test_latency_percentiles_fallback_and_failure_rates(make_ticket: Any) -> None:
+    chain = [
+        {"model": "a", "outcome": "timeout", "latency_ms": 100, "error": ""},
+        {"model": "b", "outcome": "ok", "latency_ms": 50, "error": ""},
+    ]
+    make_ticket(steps={"classify_ticket": {"served_by": "b", "attempts": chain, "latency_ms": 150}})
+    make_ticket()
+    make_ticket(steps={"classify_ticket": {"status": "failed", "served_by": "", "latency_ms": None}})
+    a = analytics_for(router=None, period="30d")
+    classify = next(t for t in a.tasks if t.task == "classify_ticket")
+    assert classify.steps == 3
+    assert classify.fallback_rate == pytest.approx(1 / 3)
+    assert classify.failure_rate == pytest.approx(1 / 3)
+    assert (classify.p50_ms, classify.p95_ms) == (150, 412)
+    assert {m for m, _, _ in classify.model_mix} == {"b", "openai-gpt-5-nano"}
+
+
+def test_correction_rate_per_task_and_model(agent_client: Client, make_ticket: Any) -> None:
+    first, _ = make_ticket(), make_ticket()
+    agent_client.post(f"/tickets/{first.pk}/correct/", {"field": "category", "value": "billing"})
+    a = analytics_for(router=None, period="7d")
+    row = next(c for c in a.corrections if c["task"] == "classify_ticket")
+    assert (row["model"], row["served"], row["corrected"], row["rate"]) == ("openai-gpt-5-nano", 2, 1, 0.5)
+    html = agent_client.get("/analytics/").content.decode()
+    assert "50%" in html
+
+
+def test_playground_and_api_calls_without_a_ticket_are_excluded(make_ticket: Any) -> None:
+    make_ticket()
+    router = Router.objects.get(name="triage-router")
+    ModelCall.objects.create(
+        router=router,
+        task_name="classify_ticket",
+        model_slug="anthropic-claude-opus-4.7",
+        started_at=timezone.now(),
+        outcome="ok",
+        cost=Decimal("5"),
+    )
+    a = analytics_for(router=router, period="7d")
+    assert a.cost_total == Decimal("0.0008788")
+    assert "anthropic-claude-opus-4.7" not in [m for m, _, _ in a.cost_by_model]
+
+
+def test_period_limits_the_tickets(make_ticket: Any) -> None:
+    old = make_ticket()
+    Ticket.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=3))
+    make_ticket()
+    assert analytics_for(router=None, period="24h").tickets == 1
+    assert analytics_for(router=None, period="7d").tickets == 2
+
+
+def test_empty_analytics_render(agent_client: Client, db: None) -> None:
+    response = agent_client.get("/analytics/?period=bogus")
+    assert response.status_code == 200
+    assert b"No calls." in response.content
