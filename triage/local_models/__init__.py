@@ -2,4 +2,19 @@
 
 ``registry`` holds the interface the routing service calls; the models themselves register
 there when first needed, so importing this package never trains or loads anything.
+
+The five models (``builtin``), each answering like a well-behaved remote model would:
+
+- ``local/ticket-classifier`` (``classifier``): category, TF-IDF + logistic regression.
+- ``local/urgency-scorer`` (``urgency``): score, sentiment (VADER), escalation risk, reason.
+- ``local/reply-drafter`` (``drafter``): a short reply from templates and the ticket's specifics.
+- ``local/brief-writer`` (``brief``): an extractive escalation brief.
+- ``local/support-bot`` (``support_bot``): FAQ answers (``faq``) or an honest hand-off to a human.
+
+Data and cache: the labeled set is ``data/tickets.jsonl``, written by ``data/generate.py`` from
+``data/handwritten.jsonl`` plus templates; the fixed held-out 20% is never trained on (``store``).
+Fitted models are cached under ``TRIAGE_LOCAL_MODELS_DIR`` (default ``DATA_DIR/local_models``) and
+retrained when the data file changes; ``python -m triage.local_models`` builds the cache ahead of
+time. ``TRIAGE_LOCAL_FAQ_FILE`` replaces the shipped FAQ. ``bench/local_models.py`` prints the
+quality, latency and memory figures.
 """
