@@ -55,7 +55,8 @@ def ticket_submit(
         idempotency_key=idempotency_key or None,
         idempotency_fingerprint=idempotency_fingerprint,
     )
-    ticket.full_clean(validate_unique=False)  # the idempotency key's uniqueness is the database's job
+    # The router row was just resolved, and the idempotency key's uniqueness is the database's job.
+    ticket.full_clean(exclude=["router"], validate_unique=False)
     ticket.save()
     steps_create(ticket)
     if enqueue:
