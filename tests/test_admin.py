@@ -169,3 +169,23 @@ def test_ticket_changelist_does_not_query_per_row(
     client.force_login(staff_user)
     with django_assert_max_num_queries(12):  # type: ignore[operator]
         assert client.get(_url(Ticket, "changelist")).status_code == 200
+
+
+def test_admin_action_retriages_tickets_and_keeps_history(
+    client: Client, staff_user: User, presets: None
+) -> None:
+    from triage.services.tickets import ticket_submit
+
+    ticket = ticket_submit(subject="Password reset", body="How do I reset it?")
+    TriageStep.objects.filter(ticket=ticket).update(status="done")
+    Ticket.objects.filter(pk=ticket.pk).update(status="triaged")
+    client.force_login(staff_user)
+    response = client.post(
+        _url(Ticket, "changelist"),
+        {"action": "retriage_all_steps", "_selected_action": [ticket.pk]},
+        follow=True,
+    )
+    assert "Re-triaging 1 tickets." in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status == "queued"
+    assert ticket.steps.count() == 8 and ticket.steps.filter(is_current=True, status="pending").count() == 4

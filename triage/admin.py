@@ -173,6 +173,15 @@ class TicketAdmin(admin.ModelAdmin):
     list_per_page = 50
     readonly_fields = ["created_at", "updated_at", "triaged_at", "idempotency_key", "idempotency_fingerprint"]
     inlines = [TriageStepInline]
+    actions = ["retriage_all_steps"]
+
+    @admin.action(description="Re-triage selected tickets (all steps; earlier results are kept)")
+    def retriage_all_steps(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        from triage.pipeline.triage import ticket_retriage
+
+        for ticket in queryset:
+            ticket_retriage(ticket=ticket)
+        self.message_user(request, f"Re-triaging {queryset.count()} tickets.")
 
 
 @admin.register(ModelCall)
