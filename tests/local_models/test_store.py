@@ -164,3 +164,13 @@ def test_unwritable_cache_still_serves_the_trained_models(
         "feature-request",
         "other",
     }
+
+
+def test_changed_feature_code_retrains(
+    small_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.load_or_train(small_data, tmp_path / "cache")
+    edited = tmp_path / "text.py"
+    edited.write_text(store.FEATURE_CODE[1].read_text() + "\n# a signal pattern changed\n")
+    monkeypatch.setattr(store, "FEATURE_CODE", (store.FEATURE_CODE[0], edited))
+    assert store.load_or_train(small_data, tmp_path / "cache").fresh

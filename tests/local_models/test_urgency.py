@@ -70,3 +70,13 @@ def test_held_out_urgency_meets_the_bar(held_out: list[LabeledTicket]) -> None:
 def test_other_tasks_are_refused() -> None:
     with pytest.raises(ValueError):
         UrgencyScorer().reply(request_for("urgency_detection", "x", "y"), task="classify_ticket")
+
+
+def test_naming_many_people_without_a_blocker_is_not_many_users_blocked() -> None:
+    body = "Quick note: we asked all agents to change their passwords as a precaution. How do I enforce 2FA?"
+    assert "many users blocked" not in ask("urgency_detection", "Security hygiene", body)["reason"]
+
+
+def test_several_teams_affected_counts_as_many_users() -> None:
+    body = "A third of requests to the audit log fail with HTTP 503. Several teams are affected."
+    assert "many users blocked" in ask("urgency_detection", "Intermittent 503", body)["reason"]

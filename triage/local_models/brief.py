@@ -27,7 +27,7 @@ _TRIED = re.compile(
     re.IGNORECASE,
 )
 _IMPACT = re.compile(
-    r"\b(?:users?|team (?:is|are|can'?t|cannot|has been|have been)|agents?|employees|customers?|staff|people|"
+    r"\b(?:users|team (?:is|are|can'?t|cannot|has been|have been)|agents|employees|customers|staff|people|"
     r"blocked|can'?t work|cannot work|idle|"
     r"losing|revenue|sales|orders|production|deadline|payroll|launch|tomorrow|contract|renewal|"
     r"alternatives|competitor|affected)\b",
@@ -40,8 +40,8 @@ _EVIDENCE = re.compile(
 )
 # Sentences about what follows from the problem (threats, deadlines), not the problem itself.
 _CONSEQUENCE = re.compile(
-    r"\b(?:alternatives|competitor|cancel|contract|renewal|deadline|tomorrow|tonight|launch|payroll|"
-    r"board demo|threatening|escalate|churn)",
+    r"\b(?:alternatives|competitor|another vendor|cancel (?:our|my|the)|deadline|launch|payroll|"
+    r"board demo|threatening|escalate|churn|unless)",
     re.IGNORECASE,
 )
 _SIGN_OFF = re.compile(r"^(?:thanks|thank you|cheers|best|best regards|regards|thx)\b", re.I)

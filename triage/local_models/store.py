@@ -2,8 +2,9 @@
 
 Training happens at most once per data-file version: the fitted pipelines are saved under the cache
 directory (``TRIAGE_LOCAL_MODELS_DIR``, else ``settings.DATA_DIR / "local_models"``) in a file named
-after the data file's SHA-256, so editing the data retrains on the next load and an unchanged file
-is only read back. In a process the models load once, on the first request, behind a lock.
+after the data file's SHA-256, the feature code's hash and the scikit-learn version, so editing the
+data (or how features are made) retrains on the next load and an unchanged setup is only read back.
+In a process the models load once, on the first request, behind a lock.
 
 This module never downloads anything and never trains at import time.
 """
@@ -34,8 +35,16 @@ log = logging.getLogger(__name__)
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "tickets.jsonl"
 CACHE_PREFIX = "local-models-"
-# Bumped when the features or the model family change, so an old cache is never read back.
-FORMAT_VERSION = 6
+# The cache is also keyed by the code that turns a ticket into features and trains on it, so
+# editing a signal pattern or the pipelines never reads back a model fitted on other features.
+FEATURE_CODE = (Path(__file__).resolve(), Path(__file__).resolve().parent / "text.py")
+
+
+def feature_code_hash() -> str:
+    digest = hashlib.sha256()
+    for path in FEATURE_CODE:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
 
 
 @dataclass(frozen=True)
@@ -180,7 +189,8 @@ def cache_dir() -> Path:
 
 
 def cache_path(directory: Path, digest: str) -> Path:
-    return directory / f"{CACHE_PREFIX}{digest[:16]}-v{FORMAT_VERSION}-sk{sklearn.__version__}.joblib"
+    code = feature_code_hash()
+    return directory / f"{CACHE_PREFIX}{digest[:16]}-code{code}-sk{sklearn.__version__}.joblib"
 
 
 def load_or_train(data_file: Path | None = None, directory: Path | None = None) -> TrainedModels:

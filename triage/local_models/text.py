@@ -204,7 +204,7 @@ def _is_filler(feature: str) -> bool:
 
 SIGNAL_PATTERNS: dict[str, re.Pattern[str]] = {
     "outage": re.compile(
-        r"\b(?:(?<!for )(?<!for the )(?<!credit )outage(?! (?:last|on|yesterday|earlier))|"
+        r"\b(?:(?<!for )(?<!for the )(?<!credit )outages?(?! (?:last|on|yesterday|earlier))|"
         r"(?:is|are|went|gone|has gone|been|everything|site|service|app|it'?s) down|down again|"
         r"unable to access|can'?t access|cannot access|nothing loads|completely blocked|not loading at all|"
         r"unavailable|en panne|lädt nicht|caído|fora do ar)\b",
@@ -215,7 +215,8 @@ SIGNAL_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:team|users|agents|employees|staff|org|company|customers|floor|people)\b|"
         r"~?\b\d{2,}\s+(?:internal\s+)?(?:users|agents|employees|people|personnes|staff|customers)\b|"
         r"\bnone of our\b|\bnobody on our team\b|\bmany (?:of our )?(?:users|customers)\b|"
-        r"\bmost customers\b|\bganzes team\b|\btoute notre équipe\b)",
+        r"\bmost customers\b|\b(?:several|multiple|many) (?:teams|customers|users)\b|"
+        r"\bganzes team\b|\btoute notre équipe\b)",
         re.IGNORECASE,
     ),
     "churn threat": re.compile(
@@ -223,7 +224,7 @@ SIGNAL_PATTERNS: dict[str, re.Pattern[str]] = {
         r"switch(?:ing)? to (?:a |another )?(?:competitor|different (?:tool|vendor|provider))|"
         r"cancel (?:our|my) (?:contract|subscription|account)|"
         r"will cancel|churn|chargeback|leaving|going with your competitor|look(?:ing)? elsewhere|"
-        r"evaluating (?:other|alternatives))",
+        r"evaluating (?:other|alternatives)|move to another (?:vendor|provider|tool)|switch(?:ing)? vendors)",
         re.IGNORECASE,
     ),
     "security": re.compile(
@@ -257,6 +258,11 @@ SIGNAL_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 # Signals that raise a real problem one step (the scorer's rule, mirrored when training).
 STEP_SIGNALS = ("repeated failure", "deadline")
+_BLOCKING = re.compile(
+    r"\b(?:blocked|blockiert|bloqu\w+|can'?t|cannot|unable|affected|locked out|idle|down|fail\w*|"
+    r"no access|not able|stuck|broken|errors?)\b",
+    re.IGNORECASE,
+)
 _NO_RUSH = re.compile(
     r"\b(?:no rush|not urgent|no hurry|low priority|whenever you (?:get|have) a chance|just curious|minor)\b",
     re.IGNORECASE,
@@ -282,6 +288,8 @@ class Signals:
 def detect_signals(ticket: TicketText) -> Signals:
     text = ticket_text(ticket)
     seen = [name for name, pattern in SIGNAL_PATTERNS.items() if pattern.search(text)]
+    if "many users blocked" in seen and not _BLOCKING.search(text):
+        seen.remove("many users blocked")  # "we asked all agents to..." names many users, blocks none
     enterprise = ticket.customer_tier.strip().lower() == "enterprise" or bool(_ENTERPRISE_TEXT.search(text))
     if enterprise:
         seen.append("enterprise tier")
