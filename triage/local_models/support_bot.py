@@ -51,7 +51,7 @@ def apology(ticket: TicketText, task: str | None) -> str:
     team = {"billing_support": "billing", "technical_troubleshooting": "technical support"}.get(
         task or "", "support"
     )
-    noted = f" They will pick up from your message about {' and '.join(details)}." if details else ""
+    noted = f" They will see the details you gave, including {' and '.join(details)}." if details else ""
     return (
         "I'm sorry, I can't answer this reliably right now."
         f" A member of our {team} team will follow up with you here as soon as possible.{noted}"
