@@ -214,3 +214,27 @@ def test_keyboard_only_login_and_new_ticket_errors(
     expect(page.locator("#subject-errors")).to_contain_text("This field cannot be blank.")
     expect(page.locator("#body-errors")).to_contain_text("This field cannot be blank.")
     assert Ticket.objects.count() == 0
+
+
+def test_rerun_one_step_from_the_page(
+    logged_in: Page, live_server: Any, ui_router: Any, inline_worker: Any
+) -> None:
+    from triage.models import TriageStep
+    from triage.services.tickets import ticket_submit
+
+    page = logged_in
+    ticket = ticket_submit(subject="Refund please", body="Charged twice.", router=ui_router)
+    for thread in list(inline_worker):
+        thread.join(timeout=30)
+    page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+    page.evaluate("window.__sameDocument = true")
+    ui_router.stub.script(
+        "gpt-5-nano", answer(json.dumps({"category": "billing", "confidence": 0.97}), delay=0.5)
+    )
+    page.locator("#step-classify_ticket").get_by_role("button", name="Re-run this step").click()
+    expect(page.locator(".notice")).to_have_text("Re-running classify_ticket.")
+    expect(page.locator("#step-classify_ticket .big")).to_have_text("billing", timeout=15_000)
+    expect(page.locator(".status-line")).to_contain_text("Triaged", timeout=15_000)
+    assert page.evaluate("window.__sameDocument") is True
+    rows = TriageStep.objects.filter(ticket=ticket, task_name="classify_ticket")
+    assert rows.count() == 2 and rows.get(is_current=True).result["category"] == "billing"

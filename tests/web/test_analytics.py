@@ -98,7 +98,7 @@ def test_playground_and_api_calls_without_a_ticket_are_excluded(make_ticket: Any
     )
     a = analytics_for(router=router, period="7d")
     assert a.cost_total == Decimal("0.0008788")
-    assert "anthropic-claude-opus-4.7" not in [m for m, _, _ in a.cost_by_model]
+    assert "anthropic-claude-opus-4.7" not in [row[0] for row in a.cost_by_model]
 
 
 def test_period_limits_the_tickets(make_ticket: Any) -> None:
@@ -113,3 +113,28 @@ def test_empty_analytics_render(agent_client: Client, db: None) -> None:
     response = agent_client.get("/analytics/?period=bogus")
     assert response.status_code == 200
     assert b"No calls." in response.content
+
+
+def test_missing_api_keys_are_not_counted_as_fallbacks(make_ticket: Any) -> None:
+    unconfigured = [
+        {"model": "openai-gpt-5-nano", "outcome": "skipped_unconfigured", "latency_ms": 0, "error": "no key"},
+        {"model": "local/ticket-classifier", "outcome": "ok", "latency_ms": 2, "error": ""},
+    ]
+    make_ticket(steps={"classify_ticket": {"served_by": "local/ticket-classifier", "attempts": unconfigured}})
+    classify = next(t for t in analytics_for(router=None, period="7d").tasks if t.task == "classify_ticket")
+    assert classify.fallback_rate == 0
+
+
+def test_share_of_failed_calls_per_model(make_ticket: Any) -> None:
+    ticket = make_ticket()
+    ModelCall.objects.create(
+        router=ticket.router,
+        ticket=ticket,
+        task_name="classify_ticket",
+        model_slug="openai-gpt-5-nano",
+        started_at=timezone.now(),
+        outcome="timeout",
+    )
+    rows = {row[0]: row for row in analytics_for(router=None, period="7d").cost_by_model}
+    assert rows["openai-gpt-5-nano"][2:] == (2, 0.5)
+    assert rows["anthropic-claude-haiku-4.5"][2:] == (2, 0.0)

@@ -152,3 +152,14 @@ def test_priced_on_uses_call_cost(db: None) -> None:
 
     model = LLMModel(slug="x", input_price_per_m=Decimal("2"), output_price_per_m=Decimal("10"))
     assert priced_on(model, [{"prompt_tokens": 1_000_000, "completion_tokens": 100_000}]) == Decimal("3")
+
+
+def test_editors_open_only_once_triage_has_finished(agent_client: Client, make_ticket: Any) -> None:
+    """The live region replaces itself every second while triaging: no half-typed text to lose."""
+    running = make_ticket(status="triaging", steps={"draft_customer_reply": {"result": {"reply": "Hi."}}})
+    html = agent_client.get(f"/tickets/{running.pk}/").content.decode()
+    assert "The editor opens when triage finishes." in html
+    assert 'name="text"' not in html and 'id="correct-category"' not in html
+    settled = make_ticket()
+    html = agent_client.get(f"/tickets/{settled.pk}/").content.decode()
+    assert 'name="text"' in html and 'id="correct-category"' in html

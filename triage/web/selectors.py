@@ -41,6 +41,8 @@ STEP_LABELS = {
 URGENCY_LABELS = {1: "low", 2: "minor", 3: "normal", 4: "high", 5: "critical"}
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 PROJECTED_TICKETS = 100_000
+# Attempts on a model whose provider has no API key configured: skipped, never really tried.
+NOT_TRIED = (CallOutcome.SKIPPED_UNCONFIGURED,)
 
 
 def ticket_is_settled(ticket: Ticket) -> bool:
@@ -334,7 +336,7 @@ class Analytics:
     cost_total: Decimal
     cost_per_ticket: Decimal | None
     cost_by_task: list[tuple[str, Decimal]]
-    cost_by_model: list[tuple[str, Decimal, int]]
+    cost_by_model: list[tuple[str, Decimal, int, float]]  # model, cost, calls, share of calls failed
     tasks: list[TaskStats]
     corrections: list[dict[str, Any]]
     savings: list[dict[str, Any]]
@@ -361,10 +363,16 @@ def analytics_for(*, router: Router | None, period: str) -> Analytics:
         (row["task_name"] or "(unclassified)", row["total"] or Decimal(0))
         for row in calls.values("task_name").annotate(total=Sum("cost")).order_by("-total", "task_name")
     ]
+    tried_calls = calls.exclude(outcome__in=NOT_TRIED)
     cost_by_model = [
-        (row["model_slug"], row["total"] or Decimal(0), row["n"])
-        for row in calls.values("model_slug")
-        .annotate(total=Sum("cost"), n=Count("id"))
+        (
+            row["model_slug"],
+            row["total"] or Decimal(0),
+            row["n"],
+            row["failed"] / row["n"] if row["n"] else 0.0,
+        )
+        for row in tried_calls.values("model_slug")
+        .annotate(total=Sum("cost"), n=Count("id"), failed=Count("id", filter=~Q(outcome=CallOutcome.OK)))
         .order_by("-total", "model_slug")
     ]
 
@@ -395,7 +403,7 @@ def analytics_for(*, router: Router | None, period: str) -> Analytics:
         stats.p50_ms, stats.p95_ms = _percentile(latencies, 50), _percentile(latencies, 95)
         if rows:
             tried = [r for r in rows if r["status"] != TriageStep.Status.RUNNING]
-            fell_back = [r for r in tried if len([a for a in r["attempts"] or [] if a.get("outcome")]) > 1]
+            fell_back = [r for r in tried if _fell_back(r["attempts"])]
             failed = [r for r in tried if r["status"] == TriageStep.Status.FAILED]
             stats.fallback_rate = len(fell_back) / len(tried) if tried else 0.0
             stats.failure_rate = len(failed) / len(tried) if tried else 0.0
@@ -435,6 +443,12 @@ def analytics_for(*, router: Router | None, period: str) -> Analytics:
         cost_series=_cost_series(calls, period),
         mix_series=_mix_series(task_stats),
     )
+
+
+def _fell_back(attempts: Any) -> bool:
+    """Served by another model than the first one really tried (a missing API key is not a try)."""
+    tried = [a for a in attempts or [] if isinstance(a, dict) and a.get("outcome") not in NOT_TRIED]
+    return len(tried) > 1
 
 
 def savings_table(done_steps: list[dict[str, Any]], ticket_count: int) -> list[dict[str, Any]]:
