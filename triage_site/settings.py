@@ -208,6 +208,8 @@ TRIAGE_DEFAULT_ROUTER = env.str("TRIAGE_DEFAULT_ROUTER", default="triage-router"
 TRIAGE_COMPAT_OPEN = env.bool("TRIAGE_COMPAT_OPEN", default=False)
 # Requests per minute per API key (a key may override it).
 TRIAGE_API_RATE_LIMIT = env.int("TRIAGE_API_RATE_LIMIT", default=600)
+# Bearer token for /metrics; without one, /metrics answers loopback requests only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # A worker holds a step this long; a crashed worker's step is re-claimed after it expires.
 TRIAGE_STEP_LEASE_SECONDS = env.int("TRIAGE_STEP_LEASE_SECONDS", default=150)
 # Redeliveries of one ticket's triage (after crashes) before it is marked failed.

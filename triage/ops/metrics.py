@@ -1,0 +1,99 @@
+"""Prometheus metrics, computed at scrape time from the database and the shared cache.
+
+Reading the audit trail (not in-process counters) keeps the figures right with any number of web
+and worker processes. Model call figures cover the last hour, so a scrape stays cheap.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from django.db.models import Count, Sum
+from django.utils import timezone
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+from triage.models import LLMModel, ModelCall, Ticket
+
+WINDOW = timedelta(hours=1)
+BREAKER_STATES = ("closed", "half_open", "open")
+
+
+def metrics_text() -> bytes:
+    registry = CollectorRegistry()
+    _tickets(registry)
+    _model_calls(registry)
+    _breakers(registry)
+    _queue(registry)
+    return generate_latest(registry)
+
+
+def _tickets(registry: CollectorRegistry) -> None:
+    gauge = Gauge("triage_tickets", "Tickets by status", ["status"], registry=registry)
+    counts = dict(Ticket.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    for status in Ticket.Status.values:
+        gauge.labels(status=status).set(counts.get(status, 0))
+
+
+def _model_calls(registry: CollectorRegistry) -> None:
+    calls = Gauge(
+        "triage_model_calls_last_hour", "Model call attempts in the last hour", ["task", "model", "outcome"],
+        registry=registry,
+    )  # fmt: skip
+    latency = Gauge(
+        "triage_model_call_latency_ms_avg_last_hour", "Mean latency of successful calls", ["task", "model"],
+        registry=registry,
+    )  # fmt: skip
+    cost = Gauge(
+        "triage_model_cost_dollars_last_hour", "Cost of model calls in the last hour", ["task", "model"],
+        registry=registry,
+    )  # fmt: skip
+    since = timezone.now() - WINDOW
+    rows = (
+        ModelCall.objects.filter(started_at__gte=since)
+        .values("task_name", "model_slug", "outcome")
+        .annotate(n=Count("id"), latency=Sum("latency_ms"), dollars=Sum("cost"))
+    )
+    totals: dict[tuple[str, str], list[float]] = {}
+    for row in rows:
+        task, model = row["task_name"] or "none", row["model_slug"]
+        calls.labels(task=task, model=model, outcome=row["outcome"]).set(row["n"])
+        entry = totals.setdefault((task, model), [0.0, 0.0, 0.0])
+        entry[2] += float(row["dollars"] or 0)
+        if row["outcome"] == "ok":
+            entry[0] += float(row["latency"] or 0)
+            entry[1] += row["n"]
+    for (task, model), (latency_sum, ok_count, dollars) in totals.items():
+        cost.labels(task=task, model=model).set(dollars)
+        if ok_count:
+            latency.labels(task=task, model=model).set(latency_sum / ok_count)
+
+
+def _breakers(registry: CollectorRegistry) -> None:
+    from django.core.cache import cache
+
+    from triage.routing import breaker
+
+    gauge = Gauge(
+        "triage_model_breaker_state", "Circuit breaker state per model (1 for the current state)",
+        ["model", "state"], registry=registry,
+    )  # fmt: skip
+    models = list(LLMModel.objects.filter(enabled=True).values_list("id", "slug"))
+    health = cache.get_many([breaker.health_key(model_id) for model_id, _ in models])
+    now = time.time()
+    for model_id, slug in models:
+        state = breaker.breaker_state(health.get(breaker.health_key(model_id)), now)
+        for candidate in BREAKER_STATES:
+            gauge.labels(model=slug, state=candidate).set(1 if state == candidate else 0)
+
+
+def _queue(registry: CollectorRegistry) -> None:
+    from triage_site.celery import app
+
+    gauge = Gauge("triage_queue_depth", "Messages waiting in the Celery queue", registry=registry)
+    try:
+        with app.connection_for_read() as connection:
+            depth = connection.default_channel.queue_declare(queue="celery", passive=True).message_count
+    except Exception:  # noqa: BLE001 - no queue yet, or the broker is down: readyz reports that
+        depth = 0
+    gauge.set(depth)
