@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import os
 import subprocess
 import sys
@@ -85,3 +86,15 @@ def test_production_defaults_are_safe(tmp_path: Path) -> None:
 def test_https_can_be_turned_off_for_plain_http_deployments(tmp_path: Path, flag: str) -> None:
     found = _probe({"SECRET_KEY": "x" * 50, "HTTPS": flag}, tmp_path)
     assert found["session_secure"] is False
+
+
+def test_deploy_checks_pass_with_production_defaults(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HTTPS", "DATABASE_URL", "REDIS_URL"}}
+    env.update(
+        {"SECRET_KEY": "k" * 60, "ALLOWED_HOSTS": "triage.example.com", "TRIAGE_DATA_DIR": str(tmp_path)}
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
