@@ -238,3 +238,21 @@ def test_rerun_one_step_from_the_page(
     assert page.evaluate("window.__sameDocument") is True
     rows = TriageStep.objects.filter(ticket=ticket, task_name="classify_ticket")
     assert rows.count() == 2 and rows.get(is_current=True).result["category"] == "billing"
+
+
+def test_pages_fit_a_phone_screen(
+    logged_in: Page, live_server: Any, ui_router: Any, inline_worker: Any, save_screenshot: Any
+) -> None:
+    from triage.services.tickets import ticket_submit
+
+    page = logged_in
+    ticket = ticket_submit(subject="A very long subject " * 8, body="x" * 3000, router=ui_router)
+    for thread in list(inline_worker):
+        thread.join(timeout=30)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/", f"/tickets/{ticket.pk}/", "/tickets/new/", "/analytics/", "/playground/"):
+        page.goto(f"{live_server.url}{path}")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} is {overflow}px wider than the screen"
+    page.goto(f"{live_server.url}/tickets/{ticket.pk}/")
+    save_screenshot(page, "ticket-phone")

@@ -102,7 +102,7 @@ def test_triaging_rows_poll_and_settled_rows_do_not(agent_client: Client, make_t
     done = make_ticket(subject="All done")
     html = agent_client.get("/").content.decode()
     row = html[html.index(f'id="ticket-row-{running.pk}"') :]
-    assert f'hx-get="/tickets/{running.pk}/row/" hx-trigger="every 1s"' in row.split(">")[0]
+    assert f'hx-get="/tickets/{running.pk}/row/" hx-trigger="every 2s"' in row.split(">")[0]
     settled_row = html[html.index(f'id="ticket-row-{done.pk}"') :]
     assert "hx-trigger" not in settled_row.split(">")[0]
 
@@ -111,7 +111,7 @@ def test_row_fragment_keeps_polling_while_triaging(agent_client: Client, make_ti
     ticket = make_ticket(status="triaging")
     response = agent_client.get(f"/tickets/{ticket.pk}/row/", headers={"HX-Request": "true"})
     assert response.status_code == 200
-    assert b"every 1s" in response.content
+    assert b"every 2s" in response.content
 
 
 def test_row_fragment_stops_polling_when_the_ticket_settles(agent_client: Client, make_ticket: Any) -> None:
