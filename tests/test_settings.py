@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 import os
 import subprocess
 import sys
@@ -91,7 +90,7 @@ def test_https_can_be_turned_off_for_plain_http_deployments(tmp_path: Path, flag
 def test_deploy_checks_pass_with_production_defaults(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HTTPS", "DATABASE_URL", "REDIS_URL"}}
     env.update(
-        {"SECRET_KEY": "k" * 60, "ALLOWED_HOSTS": "triage.example.com", "TRIAGE_DATA_DIR": str(tmp_path)}
+        {"SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "triage.example.com", "TRIAGE_DATA_DIR": str(tmp_path)}
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
