@@ -90,9 +90,9 @@ def test_https_can_be_turned_off_for_plain_http_deployments(tmp_path: Path, flag
 
 def test_deploy_checks_pass_with_production_defaults(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HTTPS", "DATABASE_URL", "REDIS_URL"}}
-    env.update(
-        {"SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "triage.example.com", "TRIAGE_DATA_DIR": str(tmp_path)}
-    )
+    env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    env["ALLOWED_HOSTS"] = "triage.example.com"
+    env["TRIAGE_DATA_DIR"] = str(tmp_path)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,

@@ -132,7 +132,7 @@ def _routing_failure(exc: Exception) -> ApiError:
 
 @csrf_exempt
 @require_POST
-def chat_completions(request: HttpRequest) -> HttpResponse:
+def chat_completions(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     try:
         _authenticate(request)
         params = _parse(request)
@@ -157,7 +157,9 @@ def chat_completions(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _stream_response(router: Router | str, params: dict[str, Any], affinity: str | None) -> HttpResponse:
+def _stream_response(
+    router: Router | str, params: dict[str, Any], affinity: str | None
+) -> StreamingHttpResponse:
     events = route_stream(
         router,
         params["messages"],

@@ -19,7 +19,7 @@ def key_hash(raw_key: str) -> str:
 
 class ApiKey(models.Model):
     name = models.CharField(max_length=100)
-    lookup = models.CharField(max_length=16, unique=True, help_text="First characters of the key, for lookup.")
+    lookup = models.CharField(max_length=16, unique=True, help_text="The key's first characters, for lookup.")
     hashed_key = models.CharField(max_length=64)
     rate_limit_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="Requests per minute; empty uses the site default."
