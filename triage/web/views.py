@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
+from django_htmx.middleware import HtmxDetails
 
 from triage.models import Router, Ticket
 from triage.services.tickets import ticket_submit
@@ -34,12 +35,18 @@ from triage.web.forms import (
 View = Callable[..., HttpResponse]
 
 
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through django-htmx's middleware (``request.htmx`` is always set)."""
+
+    htmx: HtmxDetails
+
+
 def agent_required(view: View) -> View:
     """Logged in, and an agent (the ``agents`` group) or staff; anyone else gets 403."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if not (user.is_staff or user.groups.filter(name="agents").exists()):
             raise PermissionDenied("Only support agents and staff can use these pages.")
@@ -48,10 +55,10 @@ def agent_required(view: View) -> View:
     return wrapper
 
 
-def _is_fragment(request: HttpRequest, target: str) -> bool:
+def _is_fragment(request: HtmxHttpRequest, target: str) -> bool:
     """An htmx request aimed at ``target`` (a history restore always wants the whole page)."""
-    htmx = getattr(request, "htmx", None)
-    return htmx is not None and bool(htmx) and not htmx.history_restore_request and htmx.target == target
+    htmx = request.htmx
+    return bool(htmx) and not htmx.history_restore_request and htmx.target == target
 
 
 @require_GET
@@ -62,7 +69,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 # --- queue -----------------------------------------------------------------------------------
 @agent_required
 @require_GET
-def ticket_queue(request: HttpRequest) -> HttpResponse:
+def ticket_queue(request: HtmxHttpRequest) -> HttpResponse:
     filters = selectors.QueueFilters.from_query(request.GET)
     context = {
         "page": selectors.tickets_for_queue(filters),
@@ -78,8 +85,8 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
 
 @agent_required
 @require_GET
-def ticket_row(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    if not request.htmx:  # type: ignore[attr-defined]
+def ticket_row(request: HtmxHttpRequest, ticket_id: int) -> HttpResponse:
+    if not request.htmx:
         return redirect("ticket", ticket_id=ticket_id)
     try:
         ticket = selectors.ticket_for_row(ticket_id)
@@ -87,15 +94,14 @@ def ticket_row(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return HttpResponseStopPolling()
     response = render(request, "triage/partials/queue_row.html", {"ticket": ticket})
     if selectors.ticket_is_settled(ticket):
-        stop = HttpResponseStopPolling(response.content)
-        return stop
+        return HttpResponseStopPolling(response.content)  # htmx still swaps in the final row
     return response
 
 
 # --- new ticket ------------------------------------------------------------------------------
 @agent_required
 @require_http_methods(["GET", "POST"])
-def ticket_new(request: HttpRequest) -> HttpResponse:
+def ticket_new(request: HtmxHttpRequest) -> HttpResponse:
     form = TicketForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -113,8 +119,8 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             url = reverse("ticket", kwargs={"ticket_id": ticket.pk})
-            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)  # type: ignore[attr-defined]
-    status = 400 if request.method == "POST" and not request.htmx else 200  # type: ignore[attr-defined]
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    status = 400 if request.method == "POST" and not request.htmx else 200
     template = (
         "triage/partials/ticket_form.html"
         if _is_fragment(request, "ticket-form")
@@ -125,7 +131,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
 
 # --- one ticket ------------------------------------------------------------------------------
 def _ticket_response(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     ticket_id: int,
     *,
     notice: str = "",
@@ -147,23 +153,23 @@ def _ticket_response(
 
 @agent_required
 @require_GET
-def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_detail(request: HtmxHttpRequest, ticket_id: int) -> HttpResponse:
     return _ticket_response(request, ticket_id)
 
 
-def _after_action(request: HttpRequest, ticket_id: int, notice: str) -> HttpResponse:
-    if request.htmx:  # type: ignore[attr-defined]
+def _after_action(request: HtmxHttpRequest, ticket_id: int, notice: str) -> HttpResponse:
+    if request.htmx:
         return _ticket_response(request, ticket_id, notice=notice)
     return redirect(reverse("ticket", kwargs={"ticket_id": ticket_id}) + "#ticket-live")
 
 
-def _action_failed(request: HttpRequest, ticket_id: int, name: str, form: Any) -> HttpResponse:
-    return _ticket_response(request, ticket_id, forms={name: form}, status=200 if request.htmx else 400)  # type: ignore[attr-defined]
+def _action_failed(request: HtmxHttpRequest, ticket_id: int, name: str, form: Any) -> HttpResponse:
+    return _ticket_response(request, ticket_id, forms={name: form}, status=200 if request.htmx else 400)
 
 
 @agent_required
 @require_POST
-def ticket_correct(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_correct(request: HtmxHttpRequest, ticket_id: int) -> HttpResponse:
     ticket = get_object_or_404(Ticket.objects.select_related("router"), pk=ticket_id)
     form = CorrectionForm(request.POST)
     if form.is_valid():
@@ -183,7 +189,7 @@ def ticket_correct(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @agent_required
 @require_POST
-def ticket_thumb(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_thumb(request: HtmxHttpRequest, ticket_id: int) -> HttpResponse:
     ticket = get_object_or_404(Ticket, pk=ticket_id)
     form = ThumbForm(request.POST)
     if form.is_valid():
@@ -203,7 +209,7 @@ def ticket_thumb(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @agent_required
 @require_POST
-def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_reply(request: HtmxHttpRequest, ticket_id: int) -> HttpResponse:
     ticket = get_object_or_404(Ticket, pk=ticket_id)
     form = ReplyForm(request.POST)
     if form.is_valid():
@@ -218,7 +224,7 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @agent_required
 @require_POST
-def ticket_rerun(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_rerun(request: HtmxHttpRequest, ticket_id: int) -> HttpResponse:
     ticket = get_object_or_404(Ticket, pk=ticket_id)
     form = RerunForm(request.POST)
     if form.is_valid():
@@ -235,7 +241,7 @@ def ticket_rerun(request: HttpRequest, ticket_id: int) -> HttpResponse:
 # --- analytics -------------------------------------------------------------------------------
 @agent_required
 @require_GET
-def analytics(request: HttpRequest) -> HttpResponse:
+def analytics(request: HtmxHttpRequest) -> HttpResponse:
     routers = selectors.routers_for_pages()
     chosen = request.GET.get("router", "")
     router = next((r for r in routers if r.name == chosen), None)
@@ -253,7 +259,7 @@ def analytics(request: HttpRequest) -> HttpResponse:
 # --- playground ------------------------------------------------------------------------------
 @agent_required
 @require_http_methods(["GET", "POST"])
-def playground(request: HttpRequest) -> HttpResponse:
+def playground(request: HtmxHttpRequest) -> HttpResponse:
     form = PlaygroundForm(
         request.POST or None, initial={"router": Router.objects.filter(enabled=True).first()}
     )
