@@ -98,3 +98,27 @@ def test_deploy_checks_pass_with_production_defaults(tmp_path: Path) -> None:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_logs_are_json_lines_and_development_logs_are_text(tmp_path: Path) -> None:
+    code = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('triage.check').warning('model call', extra={'ticket_id': 7, 'outcome': 'ok'})"
+    )
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "LOG_FORMAT"}}
+    base.update({"DJANGO_SETTINGS_MODULE": "triage_site.settings", "TRIAGE_DATA_DIR": str(tmp_path)})
+    prod = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**base, "SECRET_KEY": "k" * 50},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    line = json.loads(prod.stderr.strip().splitlines()[-1])
+    assert line["message"] == "model call" and line["ticket_id"] == 7 and line["level"] == "WARNING"
+    dev = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**base, "DEBUG": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "WARNING triage.check model call" in dev.stderr
