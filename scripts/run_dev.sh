@@ -11,6 +11,8 @@ PORT="${PORT:-8000}"
 
 $PY manage.py migrate --noinput
 $PY manage.py load_presets
+echo "Preparing the built-in local models (trained once, then cached in var/local_models)..."
+$PY -m triage.local_models
 echo "Demo data:"
 $PY manage.py load_demo_data
 

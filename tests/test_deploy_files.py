@@ -56,3 +56,9 @@ def test_beat_schedules_the_stuck_ticket_sweep() -> None:
 def test_dockerfile_installs_requirements_and_collects_static() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "requirements.txt" in dockerfile and "collectstatic" in dockerfile
+
+
+def test_local_models_are_trained_once_into_a_volume_the_app_services_share() -> None:
+    assert "triage.local_models" in " ".join(SERVICES["migrate"]["command"])
+    for name in ("migrate", "web", "worker"):
+        assert "appdata:/data" in SERVICES[name]["volumes"]
