@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint soak bench clean
+.PHONY: run test lint soak load clean
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,13 +21,20 @@ run: $(VENV)/.runtime
 ## make test: set up and run the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: $(VENV)/.dev
 	@backends=$$($(PY) scripts/test_backends.py) || exit 1; eval "$$backends"; \
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not soak" $(PYTEST_ARGS)
 
 ## make lint: ruff (lint + format check) and mypy
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check triage triage_site tests bench scripts
 	$(VENV)/bin/ruff format --check triage triage_site tests bench scripts
 	DEBUG=1 $(VENV)/bin/mypy
+
+## make soak / make load: long fault-injection and load runs against PostgreSQL + Redis (print figures)
+soak: $(VENV)/.dev
+	$(PY) bench/soak.py $(SOAK_ARGS)
+
+load: $(VENV)/.dev
+	$(PY) bench/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf var/test .pytest_cache .mypy_cache .ruff_cache
