@@ -189,3 +189,22 @@ def test_admin_action_retriages_tickets_and_keeps_history(
     ticket.refresh_from_db()
     assert ticket.status == "queued"
     assert ticket.steps.count() == 8 and ticket.steps.filter(is_current=True, status="pending").count() == 4
+
+
+def test_pool_changes_are_in_the_audit_log_with_who_and_when(
+    client: Client, staff_user: User, presets: None
+) -> None:
+    from django.contrib.admin.models import LogEntry
+
+    client.force_login(staff_user)
+    task = RouterTask.objects.get(router__name="triage-router", name="draft_customer_reply")
+    llama = LLMModel.objects.get(slug="llama3.3-70b-instruct")
+    chosen = [e.model for e in task.pool.all()] + [llama]
+    assert client.post(_url(RouterTask, "change", task.pk), _pool_post(task, chosen)).status_code == 302
+    entry = LogEntry.objects.get(object_id=str(task.pk))
+    assert entry.user == staff_user and entry.action_time is not None
+    assert (
+        "pool entry" in entry.get_change_message() and "llama3.3-70b-instruct" in entry.get_change_message()
+    )
+    audit = client.get("/admin/admin/logentry/").content.decode()
+    assert "draft_customer_reply" in audit and "llama3.3-70b-instruct" in audit

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -245,3 +246,28 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for key in queryset.filter(revoked_at__isnull=True):
             key.revoke()
+
+
+@admin.register(LogEntry)
+class AuditLogAdmin(admin.ModelAdmin):
+    """Who changed what in the admin, and when (routers, tasks and their pools included). Read-only."""
+
+    list_display = ["action_time", "user", "content_type", "object_repr", "action_flag", "change_summary"]
+    list_filter = ["action_flag", "content_type", "user"]
+    list_select_related = ["user", "content_type"]
+    search_fields = ["object_repr", "change_message"]
+    date_hierarchy = "action_time"
+    show_full_result_count = False
+
+    @admin.display(description="change")
+    def change_summary(self, entry: LogEntry) -> str:
+        return entry.get_change_message()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
