@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -34,6 +35,7 @@ class ProviderAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "base_url", "api_key_env", "key_status", "timeout_seconds", "enabled"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name", "base_url"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="key")
     def key_status(self, provider: Provider) -> str:
