@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections, transaction
+from django.db import connections
 from django.utils import timezone
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
@@ -497,37 +497,51 @@ class AttemptLog:
         self.trials.clear()
 
     def write_rows(self) -> None:
-        """One INSERT for the request's attempts.
-
-        On PostgreSQL, outside a caller's transaction, the commit is asynchronous
-        (``synchronous_commit = off`` for this transaction only): the request doesn't wait for the
-        WAL flush, which under a busy disk costs milliseconds. A database crash can lose the last
-        fraction of a second of audit rows, never corrupt them; the caller's own writes (e.g. the
-        step row with its attempts and cost) keep the server's setting.
-        ``ROUTING_AUDIT_ASYNC_COMMIT = False`` in settings turns this off.
-        """
+        """The request's audit rows, in one INSERT (see ``audit_insert``)."""
         rows, self.rows = self.rows, []
-        if not rows:
-            return
-        connection = connections[ModelCall.objects.db]
-        if (
-            connection.vendor == "postgresql"
-            and not connection.in_atomic_block
-            and getattr(settings, "ROUTING_AUDIT_ASYNC_COMMIT", True)
-        ):
-            with transaction.atomic(using=connection.alias):
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                _insert_rows(rows)
+        if rows:
+            audit_insert(rows)
+
+
+def audit_insert(rows: list[ModelCall]) -> None:
+    """Insert audit rows in one statement.
+
+    On PostgreSQL the statement also turns ``synchronous_commit`` off for its own transaction only
+    (``set_config(..., true)``): the request doesn't wait for the WAL flush, which on a busy disk
+    costs milliseconds per call. A database crash can lose the last fraction of a second of audit
+    rows, never corrupt them; every other write keeps the server's setting. Inside a caller's
+    transaction (whose commit isn't ours to relax) and on other databases it is a plain insert.
+    ``ROUTING_AUDIT_ASYNC_COMMIT = False`` in settings turns it off. Like ``bulk_create``, the
+    statement sends no model signals.
+    """
+    connection = connections[ModelCall.objects.db]
+    asynchronous = (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block  # a caller's transaction keeps its own durability
+        and getattr(settings, "ROUTING_AUDIT_ASYNC_COMMIT", True)
+    )
+    if not asynchronous:
+        if len(rows) == 1:
+            rows[0].save(force_insert=True)
         else:
-            _insert_rows(rows)
-
-
-def _insert_rows(rows: list[ModelCall]) -> None:
-    if len(rows) == 1:
-        rows[0].save(force_insert=True)
-    else:
-        ModelCall.objects.bulk_create(rows)
+            ModelCall.objects.bulk_create(rows)
+        return
+    fields = [field for field in ModelCall._meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    placeholders = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
+    values = ", ".join([f"({placeholders})"] * len(rows))
+    columns = ", ".join(quote(field.column) for field in fields)
+    # built from the model's own metadata (quoted names, database types); values are parameters
+    sql = (
+        f"INSERT INTO {quote(ModelCall._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT * FROM (VALUES {values}) AS audit "
+        "WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL"
+    )
+    params = [
+        field.get_db_prep_save(field.pre_save(row, add=True), connection) for row in rows for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _usage(
