@@ -21,16 +21,20 @@ def test_anonymous_visitor_is_sent_to_login(client: Client, url: str) -> None:
 
 
 @pytest.mark.parametrize("url", PAGES)
-def test_anonymous_htmx_request_is_sent_to_login_too(client: Client, url: str) -> None:
-    response = client.get(url, headers={"HX-Request": "true"})
-    assert response.status_code == 302
+def test_anonymous_htmx_request_navigates_the_whole_page_to_login(client: Client, url: str) -> None:
+    response = client.get(
+        url, headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/tickets/7/?x=1"}
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/accounts/login/?next=%2Ftickets%2F7%2F%3Fx%3D1"
+    assert b"<form" not in response.content
 
 
 def test_ticket_pages_and_fragments_need_login(client: Client, make_ticket: Any) -> None:
     ticket = make_ticket()
     for url in (f"/tickets/{ticket.pk}/", f"/tickets/{ticket.pk}/row/"):
         assert client.get(url).status_code == 302
-        assert client.get(url, headers={"HX-Request": "true"}).status_code == 302
+        assert client.get(url, headers={"HX-Request": "true"})["HX-Redirect"].startswith("/accounts/login/")
     for action in ("correct", "thumbs", "reply", "rerun"):
         response = client.post(f"/tickets/{ticket.pk}/{action}/", {"field": "category", "value": "bug"})
         assert response.status_code == 302

@@ -307,14 +307,6 @@ def ticket_page(ticket_id: int) -> TicketPage:
 
 
 # --- analytics -------------------------------------------------------------------------------
-def _percentile(values: list[int], pct: float) -> int | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
 @dataclass
 class TaskStats:
     task: str
@@ -376,43 +368,7 @@ def analytics_for(*, router: Router | None, period: str) -> Analytics:
         .order_by("-total", "model_slug")
     ]
 
-    step_rows: list[dict[str, Any]] = [
-        dict(row)
-        for row in steps.values(
-            "task_name",
-            "status",
-            "served_by",
-            "latency_ms",
-            "attempts",
-            "prompt_tokens",
-            "completion_tokens",
-            "cost",
-        )
-    ]
-    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in step_rows:
-        if row["status"] != TriageStep.Status.SKIPPED and row["status"] != TriageStep.Status.PENDING:
-            by_task[row["task_name"]].append(row)
-    task_stats = []
-    served_counts: Counter[tuple[str, str]] = Counter()
-    for name in ALL_STEPS:
-        rows = by_task.get(name, [])
-        stats = TaskStats(task=name, steps=len(rows))
-        done = [r for r in rows if r["status"] == TriageStep.Status.DONE]
-        latencies = [r["latency_ms"] for r in done if r["latency_ms"] is not None]
-        stats.p50_ms, stats.p95_ms = _percentile(latencies, 50), _percentile(latencies, 95)
-        if rows:
-            tried = [r for r in rows if r["status"] != TriageStep.Status.RUNNING]
-            fell_back = [r for r in tried if _fell_back(r["attempts"])]
-            failed = [r for r in tried if r["status"] == TriageStep.Status.FAILED]
-            stats.fallback_rate = len(fell_back) / len(tried) if tried else 0.0
-            stats.failure_rate = len(failed) / len(tried) if tried else 0.0
-        mix = Counter(r["served_by"] for r in done if r["served_by"])
-        served_counts.update({(name, model): n for model, n in mix.items()})
-        stats.model_mix = [(model, n, n / len(done)) for model, n in mix.most_common()]
-        stats.cost = sum((Decimal(r["cost"]) for r in rows), Decimal(0))
-        task_stats.append(stats)
-
+    task_stats, served_counts = _task_stats(steps)
     corrections_by = Counter(feedback.values_list("task_name", "model_slug"))
     corrections = [
         {
@@ -426,8 +382,10 @@ def analytics_for(*, router: Router | None, period: str) -> Analytics:
         if task in (CLASSIFY, URGENCY)
     ]
 
-    done_rows = [r for r in step_rows if r["status"] == TriageStep.Status.DONE]
-    savings = savings_table(done_rows, ticket_count)
+    done_tokens = steps.filter(status=TriageStep.Status.DONE).aggregate(
+        prompt_tokens=Sum("prompt_tokens"), completion_tokens=Sum("completion_tokens"), cost=Sum("cost")
+    )
+    savings = savings_table({k: v or 0 for k, v in done_tokens.items()}, ticket_count)
     return Analytics(
         router=router,
         period=period if period in PERIODS else "7d",
@@ -445,16 +403,74 @@ def analytics_for(*, router: Router | None, period: str) -> Analytics:
     )
 
 
+def _task_stats(steps: QuerySet[TriageStep]) -> tuple[list[TaskStats], Counter[tuple[str, str]]]:
+    """Per task: steps, cost, p50/p95 latency, fallback and failure rates, model mix; aggregated in
+    SQL (a handful of queries per task, whatever the number of tickets)."""
+    counted = steps.exclude(status__in=[TriageStep.Status.SKIPPED, TriageStep.Status.PENDING])
+    by_status: dict[str, Counter[str]] = defaultdict(Counter)
+    costs: dict[str, Decimal] = {}
+    for row in counted.values("task_name", "status").annotate(n=Count("id"), cost=Sum("cost")):
+        by_status[row["task_name"]][row["status"]] = row["n"]
+        costs[row["task_name"]] = costs.get(row["task_name"], Decimal(0)) + (row["cost"] or Decimal(0))
+    served_counts: Counter[tuple[str, str]] = Counter()
+    for row in (
+        steps.filter(status=TriageStep.Status.DONE)
+        .exclude(served_by="")
+        .values("task_name", "served_by")
+        .annotate(n=Count("id"))
+    ):
+        served_counts[(row["task_name"], row["served_by"])] = row["n"]
+    # only steps with two attempts or more can have fallen back: read just those chains
+    fell_back: Counter[str] = Counter(
+        task
+        for task, attempts in counted.exclude(status=TriageStep.Status.RUNNING)
+        .filter(attempts__1__isnull=False)
+        .values_list("task_name", "attempts")
+        if _fell_back(attempts)
+    )
+    task_stats = []
+    for name in ALL_STEPS:
+        statuses = by_status.get(name, Counter())
+        stats = TaskStats(task=name, steps=sum(statuses.values()), cost=costs.get(name, Decimal(0)))
+        tried = stats.steps - statuses[TriageStep.Status.RUNNING]
+        if tried:
+            stats.fallback_rate = fell_back[name] / tried
+            stats.failure_rate = statuses[TriageStep.Status.FAILED] / tried
+        latencies = steps.filter(
+            task_name=name, status=TriageStep.Status.DONE, latency_ms__isnull=False
+        ).order_by("latency_ms")
+        done = latencies.count()
+        if done:
+            stats.p50_ms = latencies.values_list("latency_ms", flat=True)[_rank(done, 50)]
+            stats.p95_ms = latencies.values_list("latency_ms", flat=True)[_rank(done, 95)]
+        served = sum(n for (task, _), n in served_counts.items() if task == name)
+        stats.model_mix = sorted(
+            ((model, n, n / served) for (task, model), n in served_counts.items() if task == name),
+            key=lambda item: (-item[1], item[0]),
+        )
+        task_stats.append(stats)
+    return task_stats, served_counts
+
+
+def _rank(count: int, pct: float) -> int:
+    """The index of the ``pct`` percentile among ``count`` sorted values (nearest rank)."""
+    return min(count - 1, max(0, round(pct / 100 * (count - 1))))
+
+
 def _fell_back(attempts: Any) -> bool:
     """Served by another model than the first one really tried (a missing API key is not a try)."""
     tried = [a for a in attempts or [] if isinstance(a, dict) and a.get("outcome") not in NOT_TRIED]
     return len(tried) > 1
 
 
-def savings_table(done_steps: list[dict[str, Any]], ticket_count: int) -> list[dict[str, Any]]:
-    """The article's comparison from real usage: the same tokens priced three ways, per 100k tickets."""
+def savings_table(done: dict[str, Any], ticket_count: int) -> list[dict[str, Any]]:
+    """The article's comparison from real usage: the same tokens priced three ways, per 100k tickets.
+
+    ``done`` holds the summed ``prompt_tokens``, ``completion_tokens`` and ``cost`` of the done steps.
+    """
     cheapest, priciest = cheapest_paid_model(), priciest_model()
-    actual = sum((Decimal(r["cost"]) for r in done_steps), Decimal(0))
+    actual = Decimal(done["cost"])
+    done_steps = [done]
     rows: list[dict[str, Any]] = []
     scenarios = [
         (f"Everything on {cheapest.slug}" if cheapest else "Everything on the cheapest model",

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-from django.contrib.auth.decorators import login_required
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -42,12 +44,21 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def agent_required(view: View) -> View:
-    """Logged in, and an agent (the ``agents`` group) or staff; anyone else gets 403."""
+    """Logged in, and an agent (the ``agents`` group) or staff; anyone else gets 403.
 
-    @login_required
+    An htmx request whose session ended (a poll, say) is sent to the login page as a whole-page
+    navigation, back to the page it came from, instead of swapping the login form into a fragment.
+    """
+
     @wraps(view)
     def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
+        if not user.is_authenticated:
+            if request.htmx:
+                back = urlsplit(request.htmx.current_url or "/")
+                next_url = back.path + (f"?{back.query}" if back.query else "")
+                return HttpResponseClientRedirect(f"{settings.LOGIN_URL}?{urlencode({'next': next_url})}")
+            return redirect_to_login(request.get_full_path())
         if not (user.is_staff or user.groups.filter(name="agents").exists()):
             raise PermissionDenied("Only support agents and staff can use these pages.")
         return view(request, *args, **kwargs)
