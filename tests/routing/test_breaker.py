@@ -258,3 +258,47 @@ def test_admin_model_list_shows_breaker_state_reason_and_until(router, stub_open
 
     assert "circuit breaker" in page.lower()
     assert "open until" in page and "3 consecutive failures (last: server_error)" in page
+
+
+# --- a request planned before another one opened the breaker ----------------------------------------
+def _open_meanwhile(monkeypatch, model_id):
+    """Make the next provider call first open ``model_id``'s breaker, as a concurrent request would."""
+    from triage.routing import service
+
+    real_call = service.call_remote
+
+    def call_after_another_request_opened_it(model, request, **kwargs):
+        if model.id == model_id:
+            cache.set(breaker.health_key(model_id), fail(None, time.time(), times=3), timeout=60)
+        return real_call(model, request, **kwargs)
+
+    monkeypatch.setattr(service, "call_remote", call_after_another_request_opened_it)
+
+
+@pytest.mark.django_db
+def test_a_stale_failure_does_not_close_a_breaker_opened_meanwhile(router, stub_openai, monkeypatch):
+    # Regression: the failure was recorded on the health the request read before its call (closed),
+    # and that record overwrote the open one: concurrent callers kept closing a dead model's breaker.
+    model_id = LLMModel.objects.get(slug="flaky").pk
+    stub_openai.set_default("flaky", server_error())
+    _open_meanwhile(monkeypatch, model_id)
+
+    route(router, MESSAGES, task="t")
+
+    health = cache.get(breaker.health_key(model_id))
+    assert breaker_state(health, time.time()) == OPEN
+    assert health["consecutive"] == 4
+
+
+@pytest.mark.django_db
+def test_a_late_success_does_not_close_a_breaker_opened_meanwhile(router, stub_openai, monkeypatch):
+    # Regression: a call that started before the breaker opened and answered afterwards closed it;
+    # only the half-open trial may close an open breaker.
+    model_id = LLMModel.objects.get(slug="flaky").pk
+    cache.set(breaker.health_key(model_id), fail(None, time.time()), timeout=60)  # one recent failure
+    _open_meanwhile(monkeypatch, model_id)
+
+    result = route(router, MESSAGES, task="t")
+
+    assert result.served_by == "flaky"
+    assert breaker_state(cache.get(breaker.health_key(model_id)), time.time()) == OPEN

@@ -444,8 +444,11 @@ class AttemptLog:
             return
         writes: dict[str, Any] = {}
         if failure.outcome != CallOutcome.INVALID_OUTPUT:
+            # From the shared state as it is now, not as the plan read it before the call: under
+            # concurrency another request may have opened the breaker meanwhile, and writing a record
+            # built on the stale copy would close it again (last writer wins).
             record = breaker.breaker_record_failure(
-                self.plan.health.get(model.id),
+                cache.get(breaker.health_key(model.id)),
                 time.time(),
                 outcome=failure.outcome,
                 retry_after=failure.retry_after,
@@ -470,9 +473,10 @@ class AttemptLog:
         health_writes: dict[str, Any] = {}
         if not model.is_local:
             now = time.time()
-            health = self.plan.health.get(model.id)
-            if breaker.breaker_success_changes(health, now):
-                health_writes[breaker.health_key(model.id)] = breaker.breaker_record_success(health, now)
+            if breaker.breaker_success_changes(self.plan.health.get(model.id), now):
+                health = self._fresh_health_for_success(model, now)
+                if health is not None:
+                    health_writes[breaker.health_key(model.id)] = breaker.breaker_record_success(health, now)
             task = self.plan.task
             if task is not None and task.policy == "lowest_latency":
                 key = latency.latency_key(task.id, model.id)
@@ -485,6 +489,20 @@ class AttemptLog:
             pin = affinity.pin_value(model.id, self.plan.task_name)
             cache.set(self.plan.pin_key, pin, timeout=self.plan.router.affinity_ttl_seconds)
         self._release_trial(model)
+
+    def _fresh_health_for_success(self, model: ModelSpec, now: float) -> breaker.Health | None:
+        """The model's current health to record a success on, or None when it must not be written.
+
+        Re-read because the plan's copy may predate an open; and a success only closes an open
+        breaker when it was the half-open trial: a call that started before the breaker opened
+        (and answered late) says nothing about the model now.
+        """
+        health = cache.get(breaker.health_key(model.id))
+        if breaker.breaker_state(health, now) == breaker.OPEN and model.id not in self.trials:
+            return None
+        if not breaker.breaker_success_changes(health, now):
+            return None
+        return health
 
     def _release_trial(self, model: ModelSpec) -> None:
         if model.id in self.trials:
