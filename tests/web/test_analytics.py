@@ -138,3 +138,17 @@ def test_share_of_failed_calls_per_model(make_ticket: Any) -> None:
     rows = {row[0]: row for row in analytics_for(router=None, period="7d").cost_by_model}
     assert rows["openai-gpt-5-nano"][2:] == (2, 0.5)
     assert rows["anthropic-claude-haiku-4.5"][2:] == (2, 0.0)
+
+
+def test_analytics_queries_do_not_grow_with_tickets(agent_client: Client, make_ticket: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_ticket()
+    with CaptureQueriesContext(connection) as one:
+        agent_client.get("/analytics/?period=30d")
+    for _ in range(6):
+        make_ticket()
+    with CaptureQueriesContext(connection) as seven:
+        agent_client.get("/analytics/?period=30d")
+    assert len(seven) == len(one) < 40
