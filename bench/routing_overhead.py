@@ -17,6 +17,7 @@ set it uses those (it creates its own router, prefixed ``bench-``, and deletes i
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
@@ -62,12 +63,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def setup_router(stub: StubOpenAI) -> Router:
+def setup_router(base_url: str) -> Router:
     os.environ[KEY_ENV] = "bench-key"
     suffix = str(os.getpid())
-    provider = Provider.objects.create(
-        name=f"bench-stub-{suffix}", base_url=stub.base_url, api_key_env=KEY_ENV
-    )
+    provider = Provider.objects.create(name=f"bench-stub-{suffix}", base_url=base_url, api_key_env=KEY_ENV)
     model = LLMModel.objects.create(
         slug=f"bench-model-{suffix}",
         provider=provider,
@@ -113,11 +112,11 @@ class SendClock:
         return self._real(*args, **kwargs)
 
 
-def measure(stub: StubOpenAI, router: Router, calls: int, *, task: str | None) -> dict[str, list[float]]:
+def measure(base_url: str, router: Router, calls: int, *, task: str | None) -> dict[str, list[float]]:
     slug = LLMModel.objects.get(
         pool_entries__task__router=router, pool_entries__task__name="billing_support"
     ).slug
-    client = openai.OpenAI(base_url=stub.base_url, api_key="bench-key", max_retries=0, timeout=30)
+    client = openai.OpenAI(base_url=base_url, api_key="bench-key", max_retries=0, timeout=30)
     clock = SendClock()
     service.call_remote = clock  # type: ignore[assignment]
     spans: dict[str, list[float]] = {"direct": [], "routed": [], "selection": [], "paired": []}
@@ -158,11 +157,41 @@ def report(title: str, spans: dict[str, list[float]]) -> None:
     print(f"  {'ratio routed/direct (medians)':44s} {ratio:8.2f}x")
 
 
+class StubProcess:
+    """The stub in a child process, so its threads don't compete for this process's GIL.
+
+    Forked before this process opens any database connection (the child never touches one and
+    leaves with ``os._exit``). Answers every request with the stub's default completion.
+    """
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self._ready = context.Queue()
+        self._stop = context.Event()
+        self._process = context.Process(target=self._serve, daemon=True)
+        self._process.start()
+        self.base_url: str = self._ready.get(timeout=30)
+
+    def _serve(self) -> None:
+        stub = StubOpenAI()
+        stub.record_requests = False
+        stub.start()
+        self._ready.put(stub.base_url)
+        self._stop.wait(3600)
+        stub.stop()
+        os._exit(0)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._process.join(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--classified-calls", type=int, default=500)
     args = parser.parse_args()
+    stub = StubProcess()  # before any database connection exists: see StubProcess
     call_command("migrate", verbosity=0)  # a no-op when the configured database is up to date
     from django.conf import settings
 
@@ -171,19 +200,20 @@ def main() -> None:
         f"shared cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}, "
         f"openai {openai.__version__}"
     )
-    with StubOpenAI() as stub:
-        router = setup_router(stub)
-        try:
+    router = setup_router(stub.base_url)
+    try:
+        report(
+            "named task (the pipeline's path)",
+            measure(stub.base_url, router, args.calls, task="billing_support"),
+        )
+        if args.classified_calls:
             report(
-                "named task (the pipeline's path)", measure(stub, router, args.calls, task="billing_support")
+                "no task named: TF-IDF classification included",
+                measure(stub.base_url, router, args.classified_calls, task=None),
             )
-            if args.classified_calls:
-                report(
-                    "no task named: TF-IDF classification included",
-                    measure(stub, router, args.classified_calls, task=None),
-                )
-        finally:
-            teardown(router)
+    finally:
+        teardown(router)
+        stub.stop()
     print_classification_latency()
 
 

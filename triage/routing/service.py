@@ -544,22 +544,37 @@ def audit_insert(rows: list[ModelCall]) -> None:
         else:
             ModelCall.objects.bulk_create(rows)
         return
-    fields = [field for field in ModelCall._meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    placeholders = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
-    values = ", ".join([f"({placeholders})"] * len(rows))
-    columns = ", ".join(quote(field.column) for field in fields)
-    # built from the model's own metadata (quoted names, database types); values are parameters
-    sql = (
-        f"INSERT INTO {quote(ModelCall._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT * FROM (VALUES {values}) AS audit "
-        "WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL"
-    )
+    fields, sql = _audit_statement(connection, len(rows))
     params = [
         field.get_db_prep_save(field.pre_save(row, add=True), connection) for row in rows for field in fields
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+_audit_statements: dict[tuple[str, int], tuple[list[Any], str]] = {}
+
+
+def _audit_statement(connection: Any, count: int) -> tuple[list[Any], str]:
+    """The fields and the INSERT statement for ``count`` rows, built once per process."""
+    key = (connection.alias, count)
+    found = _audit_statements.get(key)
+    if found is None:
+        fields = [field for field in ModelCall._meta.concrete_fields if not field.primary_key]
+        quote = connection.ops.quote_name
+        placeholders = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
+        values = ", ".join([f"({placeholders})"] * count)
+        columns = ", ".join(quote(field.column) for field in fields)
+        # built from the model's own metadata (quoted names, database types); values are parameters
+        sql = (
+            f"INSERT INTO {quote(ModelCall._meta.db_table)} ({columns}) "  # noqa: S608
+            f"SELECT * FROM (VALUES {values}) AS audit "
+            "WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL"
+        )
+        found = (fields, sql)
+        if count <= 16:
+            _audit_statements[key] = found
+    return found
 
 
 def _usage(
