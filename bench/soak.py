@@ -1,0 +1,586 @@
+"""Fault-injection soak: tickets through a real Celery worker and a private Redis while models fail.
+
+    .venv/bin/python bench/soak.py [--tickets 2000] [--rate 15] [--concurrency 32] [--outage 60]
+
+What it does (all figures printed at the end):
+- starts its own redis-server on --redis-port (default 6391; never the system Redis) and uses its own
+  PostgreSQL database (--database, default triage_soak: created if missing, its tables emptied);
+- a router with 3 stub models per task (one of them, ``soak-down``, ranked first in every pool) and
+  a healthy remote fallback; provider timeout --timeout (2 s);
+- the stub (bench/chaos_stub.py) fails --error-rate (30%) of calls with a mix of 429 + Retry-After,
+  500, hangs past the timeout, non-JSON bodies and answers the validator rejects;
+- submits --tickets tickets at --rate per second through ``ticket_submit`` (subjects soak-<n>);
+- during the run: ``soak-down`` is fully down for --outage seconds (connection drops and 500s), the
+  worker is SIGKILLed and restarted twice, Redis is shut down (nosave) and restarted once;
+- runs ``tickets_sweep_stuck()`` every lease period as the beat would, until every ticket settled or
+  --settle-timeout passed.
+
+Checks: every ticket triaged or needs_attention (none lost, none stuck, none failed: the fallback is
+always healthy), no (ticket, step) answered successfully twice (counted at the stub and in ModelCall
+rows), the downed model's calls during the outage against 3 per cooldown window plus half-open
+trials, its wasted-call share, and that its breaker opened and closed again. Exit status 1 when a
+check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TASKS = ("classify_ticket", "urgency_detection", "draft_customer_reply", "escalate_complex_issue")
+SHORT = {
+    "classify_ticket": "cls",
+    "urgency_detection": "urg",
+    "draft_customer_reply": "rep",
+    "escalate_complex_issue": "brf",
+}
+DOWN = "soak-down"
+FALLBACK = "soak-fallback"
+STUB_KEY_ENV = "SOAK_STUB_KEY"
+SETTLED = ("triaged", "needs_attention", "failed")
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+# --- private Redis ----------------------------------------------------------------------------------
+class PrivateRedis:
+    """A throwaway redis-server (no persistence) on its own port, restartable."""
+
+    def __init__(self, port: int) -> None:
+        if port == 6379:
+            raise SystemExit("refusing to use the system Redis on 6379")
+        self.port = port
+        self.dir = Path(f"/tmp/soak-redis-{port}")
+
+    def start(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--daemonize", "yes", "--dir", str(self.dir), "--logfile", str(self.dir / "log")],
+            check=True,
+        )  # fmt: skip
+        for _ in range(100):
+            if self.ping():
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server on {self.port} did not start")
+
+    def ping(self) -> bool:
+        out = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True)
+        return out.stdout.strip() == "PONG"
+
+    def stop(self) -> None:
+        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True)
+        for _ in range(100):
+            if not self.ping():
+                return
+            time.sleep(0.05)
+
+
+def configure_env(args: argparse.Namespace) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "triage_site.settings"
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.database}"
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:{args.redis_port}/0"
+    os.environ["TRIAGE_STEP_LEASE_SECONDS"] = str(args.lease)
+    os.environ["TRIAGE_MAX_RUNS"] = str(args.max_runs)
+    os.environ[STUB_KEY_ENV] = "soak-key"
+
+
+def ensure_database() -> None:
+    from bench.pipeline import _ensure_database
+
+    _ensure_database()
+
+
+# --- router on stub models ---------------------------------------------------------------------------
+def setup_router(stub_url: str, *, timeout: float, name: str = "soak-router", with_down: bool = True) -> Any:
+    from django.core.cache import cache
+    from django.core.management import call_command
+
+    from triage.models import (
+        FallbackEntry,
+        LLMModel,
+        ModelCall,
+        PoolEntry,
+        Provider,
+        Router,
+        RouterTask,
+        Ticket,
+    )
+
+    call_command("migrate", verbosity=0)
+    cache.clear()  # our private Redis: breaker state of an earlier run must not leak in
+    ModelCall.objects.all().delete()
+    Ticket.objects.all().delete()
+    FallbackEntry.objects.all().delete()
+    PoolEntry.objects.all().delete()
+    RouterTask.objects.all().delete()
+    Router.objects.all().delete()
+    LLMModel.objects.all().delete()
+    Provider.objects.all().delete()
+    provider = Provider.objects.create(
+        name="soak stub", base_url=stub_url, api_key_env=STUB_KEY_ENV, timeout_seconds=Decimal(str(timeout))
+    )
+    router = Router.objects.create(name=name)
+
+    def model(slug: str) -> Any:
+        return LLMModel.objects.create(slug=slug, provider=provider, input_price_per_m=Decimal("1"))
+
+    down = model(DOWN) if with_down else None
+    for task in TASKS:
+        row = RouterTask.objects.create(
+            router=router, name=task, description=task, system_prompt=f"[task:{task}] Answer in JSON."
+        )
+        if down is not None:
+            PoolEntry.objects.create(task=row, model=down, rank=1)
+        PoolEntry.objects.create(task=row, model=model(f"soak-{SHORT[task]}-a"), rank=2)
+        PoolEntry.objects.create(task=row, model=model(f"soak-{SHORT[task]}-b"), rank=3)
+    FallbackEntry.objects.create(router=router, model=model(FALLBACK), order=1)
+    return router
+
+
+# --- the worker -------------------------------------------------------------------------------------------
+class Worker:
+    def __init__(self, concurrency: int, log_name: str) -> None:
+        self.concurrency = concurrency
+        self.log_path = ROOT / "var" / log_name
+        self.log_path.parent.mkdir(exist_ok=True)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the worker
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "triage_site", "worker", "--pool", "threads",
+             "--concurrency", str(self.concurrency), "--loglevel", "WARNING", "--without-gossip",
+             "--without-mingle", "--without-heartbeat", "-n", f"soak{self.starts}@%h"],
+            cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.starts += 1
+
+    def kill(self) -> None:
+        if self.process is not None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+# --- submitting ------------------------------------------------------------------------------------------
+class Submitter(threading.Thread):
+    def __init__(self, router: Any, *, tickets: int, rate: float, prefix: str = "soak") -> None:
+        super().__init__(daemon=True)
+        self.router, self.tickets, self.rate, self.prefix = router, tickets, rate, prefix
+        self.ids: list[int] = []
+        self.enqueue_errors = 0
+        self.submit_errors = 0
+        self.started_at = 0.0
+        self.finished_at = 0.0
+
+    def run(self) -> None:
+        from django.db import connection
+
+        from triage.models import Ticket
+        from triage.services.tickets import ticket_submit
+
+        self.started_at = time.perf_counter()
+        try:
+            for n in range(self.tickets):
+                due = self.started_at + n / self.rate
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                subject = f"{self.prefix}-{n}"
+                try:
+                    ticket = ticket_submit(
+                        router=self.router, subject=subject, body="Dashboard down, 200 users blocked."
+                    )
+                    self.ids.append(ticket.pk)
+                except Exception:  # noqa: BLE001 - the broker may be down (Redis restart)
+                    # on_commit's enqueue failed after the ticket was stored: the sweeper must find it
+                    stored = Ticket.objects.filter(subject=subject).values_list("pk", flat=True).first()
+                    if stored is not None:
+                        self.ids.append(stored)
+                        self.enqueue_errors += 1
+                    else:
+                        self.submit_errors += 1
+        finally:
+            self.finished_at = time.perf_counter()
+            connection.close()
+
+
+# --- watching the downed model's breaker -----------------------------------------------------------------
+class BreakerWatch(threading.Thread):
+    """Polls the downed model's health record: every open (with its cooldown) and every close."""
+
+    def __init__(self, model_id: int) -> None:
+        super().__init__(daemon=True)
+        self.model_id = model_id
+        self.stop_event = threading.Event()
+        self.opens: list[tuple[float, float, str]] = []  # (seen at, open_until, reason)
+        self.closes: list[float] = []
+
+    def run(self) -> None:
+        from django.core.cache import cache
+
+        from triage.routing import breaker
+
+        last_until, was_open = 0.0, False
+        while not self.stop_event.wait(0.2):
+            try:
+                health = cache.get(breaker.health_key(self.model_id))
+            except Exception:  # noqa: BLE001 - Redis restarting
+                continue
+            is_open = bool(health) and health.get("state") == breaker.OPEN
+            if is_open and float(health["open_until"]) != last_until:
+                last_until = float(health["open_until"])
+                self.opens.append((time.time(), last_until, str(health.get("reason", ""))))
+            if was_open and not is_open:
+                self.closes.append(time.time())
+            was_open = is_open
+
+
+def sweep() -> int:
+    from triage.pipeline.triage import tickets_sweep_stuck
+
+    try:
+        return len(tickets_sweep_stuck())
+    except Exception as exc:  # noqa: BLE001 - the broker may be down; the next sweep retries
+        say(f"sweep failed: {type(exc).__name__}: {str(exc)[:120]}")
+        from django.db import connection
+
+        connection.close()
+        return 0
+
+
+# --- main ------------------------------------------------------------------------------------------------
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tickets", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=15.0, help="tickets submitted per second")
+    parser.add_argument("--concurrency", type=int, default=32, help="worker threads")
+    parser.add_argument("--error-rate", type=float, default=0.3)
+    parser.add_argument("--timeout", type=float, default=2.0, help="provider timeout, seconds")
+    parser.add_argument("--outage", type=float, default=60.0, help="seconds the downed model is down")
+    parser.add_argument("--lease", type=int, default=10, help="TRIAGE_STEP_LEASE_SECONDS")
+    parser.add_argument("--max-runs", type=int, default=3, help="TRIAGE_MAX_RUNS")
+    parser.add_argument("--settle-timeout", type=float, default=600.0)
+    parser.add_argument("--redis-port", type=int, default=6391)
+    parser.add_argument("--database", default="triage_soak")
+    args = parser.parse_args()
+    if not shutil.which("redis-server"):
+        print("redis-server is not installed")
+        return 1
+    configure_env(args)
+    redis = PrivateRedis(args.redis_port)
+    redis.stop()
+    redis.start()
+    ensure_database()
+    import django
+
+    django.setup()
+    from bench.chaos_stub import ChaosStub
+    from triage_site.celery import app
+
+    stub = ChaosStub(error_rate=args.error_rate, timeout_seconds=args.timeout, healthy=(FALLBACK,)).start()
+    router = setup_router(stub.base_url, timeout=args.timeout)
+    app.control.purge()
+    from triage.models import LLMModel
+
+    down_id = LLMModel.objects.get(slug=DOWN).pk
+    worker = Worker(args.concurrency, "soak-worker.log")
+    say(
+        f"soak: {args.tickets} tickets at {args.rate:g}/s, worker threads {args.concurrency}, stub errors "
+        f"{args.error_rate:.0%}, timeout {args.timeout:g}s, lease {args.lease}s, max runs {args.max_runs}, "
+        f"Redis :{args.redis_port}, database {args.database}; load average {loadavg()}"
+    )
+    submit_seconds = args.tickets / args.rate
+    # the faults, as seconds after the start (spread over the submission window)
+    timeline = sorted(
+        [
+            (max(5.0, 0.10 * submit_seconds), "outage"),
+            (max(8.0, 0.20 * submit_seconds), "kill"),
+            (max(16.0, 0.45 * submit_seconds), "redis"),
+            (max(24.0, 0.70 * submit_seconds), "kill"),
+        ]
+    )
+    watch = BreakerWatch(down_id)
+    watch.start()
+    worker.start()
+    submitter = Submitter(router, tickets=args.tickets, rate=args.rate)
+    started = time.perf_counter()
+    submitter.start()
+    swept = 0
+    last_sweep = time.perf_counter()
+    outage_window = (0.0, 0.0)
+    kills: list[float] = []
+    redis_restart_at = 0.0
+    settled_at: float | None = None
+    from triage.models import Ticket
+
+    try:
+        while True:
+            now = time.perf_counter()
+            elapsed = now - started
+            while timeline and timeline[0][0] <= elapsed:
+                _, event = timeline.pop(0)
+                if event == "outage":
+                    stub.take_down(DOWN, seconds=args.outage)
+                    outage_window = (stub.down_from, stub.down_until)
+                    say(f"{DOWN} down for {args.outage:g}s")
+                elif event == "kill":
+                    worker.kill()
+                    kills.append(time.time())
+                    say(
+                        f"worker SIGKILLed (pid {worker.process.pid if worker.process else '?'}); restarting in 2s"
+                    )
+                    time.sleep(2)
+                    worker.start()
+                elif event == "redis":
+                    redis.stop()
+                    redis_restart_at = time.time()
+                    say("Redis shut down (nosave); restarting in 2s")
+                    time.sleep(2)
+                    redis.start()
+                    say("Redis back")
+            if now - last_sweep >= args.lease:
+                swept += sweep()
+                last_sweep = time.perf_counter()
+            if not submitter.is_alive() and not timeline:
+                try:
+                    pending = Ticket.objects.exclude(status__in=SETTLED).count()
+                except Exception:  # noqa: BLE001
+                    pending = -1
+                if pending == 0:
+                    settled_at = time.perf_counter()
+                    break
+                if now - started > submit_seconds + args.settle_timeout:
+                    say(f"gave up waiting: {pending} tickets not settled")
+                    break
+            time.sleep(0.25)
+    finally:
+        worker.stop()
+        watch.stop_event.set()
+    total = (settled_at or time.perf_counter()) - started
+    say(f"run over after {total:.0f}s; load average {loadavg()}")
+    ok = report(
+        args,
+        stub=stub,
+        submitter=submitter,
+        watch=watch,
+        down_id=down_id,
+        outage=outage_window,
+        kills=kills,
+        redis_restart_at=redis_restart_at,
+        swept=swept,
+        settled=settled_at is not None,
+        total=total,
+    )
+    stub.stop()
+    redis.stop()
+    return 0 if ok else 1
+
+
+def report(
+    args: argparse.Namespace,
+    *,
+    stub: Any,
+    submitter: Submitter,
+    watch: BreakerWatch,
+    down_id: int,
+    outage: tuple[float, float],
+    kills: list[float],
+    redis_restart_at: float,
+    swept: int,
+    settled: bool,
+    total: float,
+) -> bool:
+    import datetime as dt
+
+    from django.db.models import Count
+
+    from triage.models import CallOutcome, ModelCall, Ticket
+    from triage.routing import breaker
+
+    checks: list[tuple[str, bool, str]] = []
+    ids = set(submitter.ids)
+    tickets = Ticket.objects.filter(subject__startswith="soak-")
+    by_status = Counter(
+        dict(tickets.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    )
+    stored = sum(by_status.values())
+    print("\n=== soak figures ===")
+    print(f"submitted {args.tickets} (stored {stored}, ids seen {len(ids)}; enqueue failures during the Redis "
+          f"restart {submitter.enqueue_errors}, submit failures {submitter.submit_errors}) in "
+          f"{submitter.finished_at - submitter.started_at:.0f}s; whole run {total:.0f}s")  # fmt: skip
+    print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
+    runs = Counter(tickets.values_list("triage_runs", flat=True))
+    print("triage runs per ticket: " + ", ".join(f"{k}: {v}" for k, v in sorted(runs.items())))
+    print(f"faults: worker SIGKILLed {len(kills)}x, Redis restarted {'1x' if redis_restart_at else '0x'}, "
+          f"sweeper re-enqueued {swept} tickets")  # fmt: skip
+    lost = args.tickets - stored
+    stuck = stored - sum(by_status[s] for s in SETTLED)
+    failed = by_status.get("failed", 0)
+    checks.append(("none lost", lost == 0, f"{lost} lost"))
+    checks.append(("none stuck (all settled)", stuck == 0 and settled, f"{stuck} not settled"))
+    checks.append(("none failed (fallback healthy)", failed == 0, f"{failed} failed"))
+    if failed:
+        reasons = Counter(
+            r[:110] for r in tickets.filter(status="failed").values_list("attention_reason", flat=True)
+        )
+        for reason, n in reasons.most_common(4):
+            print(f"  failed x{n}: {reason}")
+    attention = Counter(
+        r.split(";")[0][:90]
+        for r in tickets.filter(status="needs_attention").values_list("attention_reason", flat=True)
+    )
+    for reason, n in attention.most_common(3):
+        print(f"  needs_attention x{n}: {reason}")
+
+    # what the stub did
+    calls = sum(sum(c.values()) for c in stub.by_kind.values())
+    kinds: Counter[str] = Counter()
+    for model, counter in stub.by_kind.items():
+        if model != FALLBACK:
+            kinds.update(counter)
+    chaos_calls = sum(kinds.values())
+    faults = chaos_calls - kinds["ok"]
+    print(f"stub: {calls} requests; on the chaos models {chaos_calls}, of which faults {faults} "
+          f"({faults / max(chaos_calls, 1):.1%}): " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()) if k != "ok")
+          + f"; fallback {sum(stub.by_kind[FALLBACK].values())} requests")  # fmt: skip
+
+    # no step answered twice
+    doubles = {key: n for key, n in stub.successes.items() if n > 1}
+    steps_answered = len(stub.successes)
+    row_doubles = (
+        ModelCall.objects.filter(outcome=CallOutcome.OK, ticket__subject__startswith="soak-")
+        .values("ticket_id", "task_name")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    print(f"successful answers per (ticket, step): {steps_answered} steps answered; answered twice or more: "
+          f"{len(doubles)} at the stub, {row_doubles} in ModelCall rows")  # fmt: skip
+    ok_times: dict[tuple[str, str], list[float]] = {}
+    for event in stub.events:
+        if event.kind == "ok" and (event.subject, event.task) in doubles:
+            ok_times.setdefault((event.subject, event.task), []).append(event.at)
+    across_kill = {
+        key
+        for key, at in ok_times.items()
+        if any(min(at) <= k <= max(at) for k in kills + [redis_restart_at])
+    }
+    print(f"  of those, {len(across_kill)} had their first answer in flight when the worker was SIGKILLed (or "
+          f"Redis restarted) and were asked again by the re-run; {len(doubles) - len(across_kill)} otherwise")  # fmt: skip
+    for (subject, task), n in list(doubles.items())[:5]:
+        ticket = Ticket.objects.filter(subject=subject).first()
+        at = ", ".join(
+            f"{t - kills[0] if kills else t:+.1f}s" for t in sorted(ok_times.get((subject, task), []))
+        )
+        print(f"  {subject} {task}: {n} valid answers sent (at {at} from the first kill); "
+              f"ticket runs {ticket.triage_runs if ticket else '?'}")  # fmt: skip
+    checks.append(("no step answered twice", not doubles and not row_doubles, f"{len(doubles)} steps"))
+    checks.append(("no step answered twice except across a SIGKILL", not (set(doubles) - across_kill),
+                   f"{len(set(doubles) - across_kill)} steps"))  # fmt: skip
+
+    # the downed model
+    start, end = outage
+    down_events = [e for e in stub.events if e.model == DOWN and start <= e.at < end]
+    start_dt = dt.datetime.fromtimestamp(start, tz=dt.UTC)
+    end_dt = dt.datetime.fromtimestamp(end, tz=dt.UTC)
+    rows = ModelCall.objects.filter(model_id=down_id, started_at__gte=start_dt, started_at__lt=end_dt)
+    outcomes = Counter(rows.values_list("outcome", flat=True))
+    candidate = sum(outcomes.values())  # every request that reached it: called or skipped
+    opens_in_outage = [o for o in watch.opens if start <= o[0] < end + 1]
+    trials = max(len(opens_in_outage) - 1, 0)  # every re-open after the first follows a failed trial
+    allowed = breaker.FAILURE_THRESHOLD * len(opens_in_outage) + trials
+    print(f"{DOWN} outage {end - start:.0f}s: called {len(down_events)}x (stub side), ModelCall rows: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))  # fmt: skip
+    for seen, until, reason in opens_in_outage:
+        print(f"  breaker opened at +{seen - start:.1f}s for {until - seen:.1f}s: {reason}")
+    wasted = len(down_events) / max(candidate, 1)
+    print(f"  cooldown windows {len(opens_in_outage)}, half-open trials {trials}: allowed <= {allowed} calls "
+          f"(3 per window + trials), made {len(down_events)}; wasted calls {len(down_events)} of its share "
+          f"{candidate} requests = {wasted:.1%}")  # fmt: skip
+    checks.append(("downed model <= 3 calls per cooldown window + trials", len(down_events) <= allowed,
+                   f"{len(down_events)} > {allowed}"))  # fmt: skip
+    checks.append(("downed model wasted calls < 2% of its share", wasted < 0.02, f"{wasted:.1%}"))
+    first_skip = (
+        ModelCall.objects.filter(
+            model_id=down_id, outcome=CallOutcome.SKIPPED_OPEN_CIRCUIT, started_at__gte=start_dt
+        )
+        .order_by("started_at")
+        .first()
+    )
+    ok_after = None
+    if first_skip is not None:
+        ok_after = (
+            ModelCall.objects.filter(
+                model_id=down_id, outcome=CallOutcome.OK, started_at__gt=max(first_skip.started_at, end_dt)
+            )
+            .order_by("started_at")
+            .first()
+        )
+    closes_after = [c for c in watch.closes if c >= end]
+
+    def since_start(row: Any) -> str:
+        return f"+{(row.started_at - start_dt).total_seconds():.1f}s" if row is not None else "never"
+
+    print(f"  breaker: first skipped_open_circuit at {since_start(first_skip)}; first ok after the outage at "
+          f"{since_start(ok_after)}; seen closing {len(watch.closes)}x ({len(closes_after)} after the outage)")  # fmt: skip
+    checks.append(("breaker opened and closed again", first_skip is not None and ok_after is not None, "no"))
+
+    # ticket times: created -> settled
+    times = [
+        (done - created).total_seconds()
+        for created, done in tickets.filter(triaged_at__isnull=False).values_list("created_at", "triaged_at")
+    ]
+    print(f"ticket time (submitted -> settled): p50 {statistics.median(times) if times else float('nan'):.2f}s, "
+          f"p95 {percentile(times, 95):.2f}s, p99 {percentile(times, 99):.2f}s, max {max(times, default=0):.2f}s")  # fmt: skip
+    print(f"load average {loadavg()} (2 cores, shared with other test runs)")
+    print("\nchecks:")
+    for name, passed, detail in checks:
+        print(f"  {'PASS' if passed else 'FAIL'}  {name}" + ("" if passed else f"  ({detail})"))
+    return all(passed for _, passed, _ in checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
