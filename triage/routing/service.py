@@ -31,6 +31,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
 from openai.types.chat.chat_completion_chunk import ChoiceDelta
 
+from triage.local_models.registry import get_local_model
 from triage.models import CallOutcome, ModelCall, Router
 from triage.routing import affinity, breaker, latency
 from triage.routing.classifier import Classification, EncoderUnavailable, TaskClassifier, classifier_build
@@ -205,8 +206,6 @@ def last_resort(snapshot: Snapshot, router: RouterSpec, task_name: str | None) -
         return from_fallbacks
     serving = [m for m in snapshot.local_catalog if local_available(m, task_name)]
     # a model made for this task before one that answers anything
-    from triage.local_models.registry import get_local_model
-
     return sorted(serving, key=lambda m: not getattr(get_local_model(m.slug), "tasks", frozenset()))
 
 
