@@ -209,3 +209,34 @@ def test_invalid_json_and_missing_key(api: Client, client: Client, bot_router: A
         client, "/v1/chat/completions", {"model": "router:support-bot-router", "messages": []}
     )
     assert response.status_code == 401 and response.json()["error"]["type"] == "authentication_error"
+
+
+def test_a_catalog_model_can_be_called_directly_with_accounting(
+    sdk: openai.OpenAI, bot_router: Any, stub_openai: StubOpenAI
+) -> None:
+    completion = sdk.chat.completions.create(
+        model="stub-smart", messages=[{"role": "user", "content": "Why is my pod crashing?"}]
+    )
+    assert completion.model == "stub-smart"
+    assert completion.choices[0].message.content == "Check the pod's memory limits first."
+    call = ModelCall.objects.get(model_slug="stub-smart", outcome="ok")
+    assert call.router is None and call.cost > 0
+
+
+def test_streaming_says_which_task_matched_in_a_header(
+    live_server: Any, api_key: str, bot_router: Any
+) -> None:
+    response = requests.post(
+        f"{live_server.url}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {api_key}"},
+        json={
+            "model": "router:support-bot-router",
+            "messages": [{"role": "user", "content": "What are your support hours?"}],
+            "stream": True,
+            "task": "general_faq",
+        },
+        stream=True,
+        timeout=30,
+    )
+    assert response.headers["x-model-router-selected-route"] == "general_faq"
+    assert b"data: [DONE]" in response.content

@@ -21,6 +21,7 @@ from triage.api.auth import api_key_lookup, rate_limit_check
 from triage.api.errors import ApiError, error_response
 from triage.models import LLMModel, Router
 from triage.routing import RouteResult, RoutingError, UnknownRouter, UnknownTask, route, route_stream
+from triage.routing.service import MODEL_PREFIX
 
 ROLES = {"system", "user", "assistant", "developer", "tool"}
 ROUTER_PREFIX = "router:"
@@ -90,16 +91,12 @@ def _messages(raw: Any) -> list[dict[str, str]]:
 
 
 def _router_for(model: str) -> Router | str:
-    """The router a request addresses: ``router:<name>``; a bare catalog slug is not served here yet."""
+    """What a request addresses: ``router:<name>``, or a catalog slug called directly (the model,
+    then the local last resort, with the same breaker and accounting)."""
     if model.startswith(ROUTER_PREFIX):
         return model[len(ROUTER_PREFIX) :]
-    if LLMModel.objects.filter(slug=model, enabled=True).exists():
-        raise ApiError(
-            400,
-            f"model: direct calls to {model!r} are not supported; address a router as 'router:<name>'.",
-            param="model",
-            code="unsupported_value",
-        )
+    if LLMModel.objects.filter(slug=model, enabled=True, provider__enabled=True).exists():
+        return f"{MODEL_PREFIX}{model}"
     raise ApiError(404, f"model: no router or model named {model!r}.", param="model", code="model_not_found")
 
 
@@ -174,8 +171,7 @@ def _stream_response(
     response = StreamingHttpResponse(_sse(first, events), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
-    matched = getattr(first, "matched_task", None)
-    response["x-model-router-selected-route"] = matched or (params["task"] or "")
+    response["x-model-router-selected-route"] = first.matched_task or "fallback"
     return response
 
 

@@ -125,6 +125,7 @@ class StreamEvent:
     result: RouteResult | None = None  # on "done": served_by, usage, cost, attempts
     error: str = ""  # on "error": why the stream ended early
     attempts: tuple[Attempt, ...] = ()
+    matched_task: str | None = None  # on "chunk": the task the request was routed as
 
 
 # --- planning: which task, which models, in which order ------------------------------------------
@@ -143,7 +144,32 @@ class Plan:
     classification: Classification | None = None
 
 
+MODEL_PREFIX = "model:"
+
+
+def direct_model_spec(snapshot: Snapshot, slug: str) -> RouterSpec:
+    """A one-model 'router' for direct calls to a catalog model (``model:<slug>``): the model,
+    then the local last resort, with the same breaker, deadline and accounting as any route."""
+    model = next((m for m in snapshot.models_by_id.values() if m.slug == slug and m.usable), None)
+    if model is None:
+        raise UnknownRouter(f"No enabled model named {slug!r}")
+    return RouterSpec(
+        id=-model.id,  # never a database id: ModelCall rows of direct calls name no router
+        name=slug,
+        enabled=True,
+        confidence_threshold=1.0,
+        encoder="tfidf",
+        affinity_ttl_seconds=3600,
+        deadline_seconds=60.0,
+        tasks={},
+        fallbacks=(model,),
+        model_ids=(model.id,),
+    )
+
+
 def resolve_router(snapshot: Snapshot, router: Router | str | int) -> RouterSpec:
+    if isinstance(router, str) and router.startswith(MODEL_PREFIX):
+        return direct_model_spec(snapshot, router.removeprefix(MODEL_PREFIX))
     if isinstance(router, Router):
         spec = snapshot.routers_by_id.get(router.pk)
         label = router.name
@@ -287,6 +313,8 @@ def resolve_task(
     if pinned is not None:
         pinned_task = pin.get("task") if isinstance(pin, dict) else None
         return (router.tasks.get(pinned_task) if pinned_task else None), pinned_task, None
+    if not router.tasks:
+        return None, None, None  # a direct model call: nothing to classify against
     classification = classifier_for(shared.snapshot, router).classify(messages)
     matched = classification.task
     return (router.tasks.get(matched) if matched else None), matched, classification
@@ -418,7 +446,7 @@ class AttemptLog:
         self.attempts.append(attempt)
         self.rows.append(
             ModelCall(
-                router_id=self.plan.router.id,
+                router_id=self.plan.router.id if self.plan.router.id > 0 else None,
                 task_name=self.plan.task_name or "",
                 model_id=model.id,
                 model_slug=model.slug,
@@ -756,7 +784,9 @@ def route_stream(
                 if served is None or served.completion is None:
                     continue
                 chunk = _local_chunk(served.completion, served.content)
-                yield StreamEvent(kind="chunk", delta=served.content, chunk=chunk)
+                yield StreamEvent(
+                    kind="chunk", delta=served.content, chunk=chunk, matched_task=plan.task_name
+                )
                 yield StreamEvent(
                     kind="done", result=_result(plan, log, served), attempts=tuple(log.attempts)
                 )
@@ -854,7 +884,7 @@ def _forward_stream(
                 delta = choice.delta.content or "" if choice.delta else ""
                 if choice.finish_reason:
                     progress.finished = True
-            event = StreamEvent(kind="chunk", delta=delta, chunk=chunk)
+            event = StreamEvent(kind="chunk", delta=delta, chunk=chunk, matched_task=plan.task_name)
             if progress.forwarded:
                 progress.parts.append(delta)
                 yield event
