@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -197,3 +198,26 @@ def test_audit_insert_writes_every_field(router, stub_openai):
     assert stored[0]["cost"] == Decimal("0.0001234567")
     assert stored[0]["started_at"] == started
     assert stored[0]["error"] == "no response"
+
+
+def test_every_model_call_is_logged_with_ticket_task_model_outcome_and_latency(
+    caplog: pytest.LogCaptureFixture, make_model: Any, make_router: Any, stub_openai: Any
+) -> None:
+    import logging
+
+    from tests.support.fixtures import TaskSpec
+    from tests.support.stub_openai import answer, server_error
+    from triage.routing import route
+
+    make_model("log-a")
+    make_model("log-b")
+    stub_openai.script("log-a", server_error(500))
+    stub_openai.set_default("log-b", answer("fine"))
+    router = make_router("log-router", tasks={"faq": TaskSpec(pool=["log-a", "log-b"])})
+    secret_text = "my card number is 4111 1111 1111 1111"
+    with caplog.at_level(logging.INFO, logger="triage.routing.service"):
+        route(router, [{"role": "user", "content": secret_text}], task="faq", ticket_id=None)
+    calls = [r for r in caplog.records if r.getMessage() == "model call"]
+    assert [(r.model, r.outcome) for r in calls] == [("log-a", "server_error"), ("log-b", "ok")]
+    assert all(r.task == "faq" and r.router == "log-router" and isinstance(r.latency_ms, int) for r in calls)
+    assert secret_text not in caplog.text and "stub-secret-key" not in caplog.text

@@ -444,6 +444,19 @@ class AttemptLog:
     ) -> Attempt:
         attempt = Attempt(model=model.slug, outcome=outcome, latency_ms=latency_ms, error=error)
         self.attempts.append(attempt)
+        # one structured line per model call; never the request's text, never a key
+        logger.info(
+            "model call",
+            extra={
+                "router": self.plan.router.name,
+                "task": self.plan.task_name,
+                "model": model.slug,
+                "outcome": outcome,
+                "latency_ms": latency_ms,
+                "ticket_id": self.ticket_id,
+                "step_id": self.step_id,
+            },
+        )
         self.rows.append(
             ModelCall(
                 router_id=self.plan.router.id if self.plan.router.id > 0 else None,
