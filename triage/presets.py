@@ -169,8 +169,10 @@ ROUTERS = [
         "tasks": [
             {
                 "name": "general_faq",
-                "description": "Simple general questions with documented answers: support hours, payment "
-                "methods, password resets, account setup, refund policy, where to find things.",
+                "description": "Simple general questions with documented answers: support hours, accepted "
+                "payment methods and options (cards, bank transfer, PayPal), plans and what each includes, "
+                "password resets, account setup, refund policy, data location and privacy, supported "
+                "languages, where to find things in the dashboard.",
                 "selection_policy": "lowest_cost",
                 "expected_output_tokens": 120,
                 "pool": ["openai-gpt-5-nano", "anthropic-claude-haiku-4.5"],
@@ -185,12 +187,19 @@ ROUTERS = [
                     "Is there a free trial?",
                     "How do I change my email address?",
                     "where do i download the mobile app",
+                    "Do you accept wire transfers or only credit cards?",
+                    "Which plan includes SSO?",
+                    "Where are your servers located, is data kept in Europe?",
+                    "Is support available in Spanish or German?",
                 ],
             },
             {
                 "name": "billing_support",
                 "description": "Billing disputes and charges that need context and careful language: "
-                "double charges, unexpected invoices, plan changes, downgrades, renewals, credits.",
+                "double or duplicate charges, charges the customer doesn't recognise on a card statement, "
+                "unexpected or higher invoices, being billed for resources that were deleted or powered "
+                "off, refunds of a specific charge, promo codes and coupons, price increases, plan changes, "
+                "downgrades, renewals, cancellations, credits, tax and VAT on invoices.",
                 "selection_policy": "manual_ranking",
                 "expected_output_tokens": 200,
                 "pool": ["anthropic-claude-haiku-4.5", "anthropic-claude-sonnet-4.6"],
@@ -204,12 +213,19 @@ ROUTERS = [
                     "My deployment is billing me for resources I didn't use",
                     "The VAT on my invoice is wrong",
                     "I was charged twice and already contacted support last week",
+                    "Refund the extra payment you took this morning",
+                    "We deleted the cluster but the charges keep coming",
+                    "The discount coupon wasn't applied to my order",
+                    "An unknown payment from your company appeared on my card",
                 ],
             },
             {
                 "name": "technical_troubleshooting",
-                "description": "Diagnosing infrastructure failures, Kubernetes errors, GPU memory issues, "
-                "API errors and debugging deployments, crashes and inconsistent model outputs.",
+                "description": "Diagnosing infrastructure failures: Kubernetes errors, pods and containers "
+                "crashing or failing to pull images, GPU memory issues, API errors (401, 429, 5xx, timeouts), "
+                "networking (DNS, TLS/SSL certificates, firewalls, ports, VPCs, load balancers), storage "
+                "volumes that won't mount, builds and deployments that hang or fail, and inconsistent "
+                "model outputs.",
                 "selection_policy": "manual_ranking",
                 "expected_output_tokens": 600,
                 "pool": ["anthropic-claude-sonnet-4.6", "anthropic-claude-opus-4.7"],
@@ -223,6 +239,10 @@ ROUTERS = [
                     "My database connection keeps timing out",
                     "Load balancer health checks are failing",
                     "Deploy fails with exit code 137",
+                    "The CI build gets stuck installing dependencies",
+                    "My certificate expired and HTTPS is broken",
+                    "Traffic on port 80 is blocked even though I opened it in the firewall",
+                    "The block storage volume fails to attach",
                 ],
             },
         ],
