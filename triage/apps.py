@@ -5,3 +5,9 @@ class TriageConfig(AppConfig):
     name = "triage"
     verbose_name = "Support triage"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Every process (web, worker, shell) must bump the routing configuration version on edits.
+        from triage.routing.config import connect_signals
+
+        connect_signals()
