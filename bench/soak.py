@@ -25,6 +25,7 @@ check fails.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -579,6 +580,7 @@ def report(
     print("\nchecks:")
     for name, passed, detail in checks:
         print(f"  {'PASS' if passed else 'FAIL'}  {name}" + ("" if passed else f"  ({detail})"))
+    print("SOAK_RESULT " + json.dumps({name: passed for name, passed, _ in checks}))
     return all(passed for _, passed, _ in checks)
 
 
