@@ -47,7 +47,8 @@ def test_router_and_two_models_side_by_side(
     assert [c["served_by"] for c in run.columns] == ["stub-classify", "stub-brief", "stub-urgency"]
     assert run.columns[0]["content"] == CLASSIFY_OK
     assert run.columns[1]["content"] == BRIEF_OK
-    assert all(c["matched_task"] == "classify_ticket" for c in run.columns)
+    assert run.columns[0]["matched_task"] == "classify_ticket"
+    assert run.columns[1]["matched_task"] is None  # a direct call to one model matches no task
     assert 'served by <code class="model">stub-brief</code>' in html
     # recorded in ModelCall through the normal service, without a ticket, and marked as playground
     calls = ModelCall.objects.filter(ticket__isnull=True)
@@ -59,21 +60,29 @@ def test_router_and_two_models_side_by_side(
     }
 
 
-def test_without_a_task_the_router_classifies_and_models_get_the_same_task(
+def test_without_a_task_the_router_classifies_and_the_model_is_called_directly(
     agent_client: Client, stub_triage_router: Any, stub_openai: StubOpenAI
 ) -> None:
     from triage.models import LLMModel
 
     brief = LLMModel.objects.get(slug="stub-brief")
-    agent_client.post(
+    response = agent_client.post(
         "/playground/",
         {"router": stub_triage_router.pk, "prompt": "Production is down for everyone", "models": [brief.pk]},
     )
+    assert response.status_code == 200 and b"<html" in response.content  # works without htmx
     run = PlaygroundRun.objects.get()
-    assert run.columns[0]["matched_task"] == run.columns[1]["matched_task"]
+    assert run.columns[0]["matched_task"] in {
+        "classify_ticket",
+        "urgency_detection",
+        "draft_customer_reply",
+        "escalate_complex_issue",
+    }
+    assert (run.columns[1]["served_by"], run.columns[1]["matched_task"]) == ("stub-brief", None)
+    assert stub_openai.request_count("stub-brief") == 1
 
 
-def test_failing_model_shows_its_failover(
+def test_failing_model_shows_why(
     agent_client: Client, stub_triage_router: Any, stub_openai: StubOpenAI
 ) -> None:
     from triage.models import LLMModel
@@ -92,8 +101,9 @@ def test_failing_model_shows_its_failover(
         "model": "stub-brief",
         "outcome": "rate_limited",
     }
-    assert column["served_by"] == "stub-classify"
-    assert "(asked for stub-brief)" in html
+    assert column["served_by"] == ""  # this catalog has no local model to fall back to
+    assert "stub-brief: rate_limited" in column["error"]
+    assert "stub-brief: rate_limited" in html
 
 
 def test_a_ticket_can_be_sent_instead_of_a_prompt(
@@ -152,3 +162,22 @@ def test_model_output_is_escaped(
     )
     html = response.content.decode()
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+
+
+def test_failed_model_falls_back_to_the_local_tier_and_says_so(
+    agent_client: Client, stub_triage_router: Any, stub_openai: StubOpenAI, test_local_model: Any
+) -> None:
+    from triage.models import LLMModel
+
+    stub_openai.script("stub-brief", rate_limited())
+    brief = LLMModel.objects.get(slug="stub-brief")
+    response = agent_client.post(
+        "/playground/",
+        {"router": stub_triage_router.pk, "prompt": "hello there", "models": [brief.pk]},
+        headers=HX,
+    )
+    column = PlaygroundRun.objects.get().columns[1]
+    assert column["served_by"] == "local/test-echo"
+    assert [a["outcome"] for a in column["attempts"]] == ["rate_limited", "ok"]
+    html = response.content.decode()
+    assert "(asked for stub-brief)" in html and "Attempts (2)" in html

@@ -6,14 +6,13 @@ ticket's effective value and keeps the old value (and the model that produced it
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from triage.models import (
@@ -29,7 +28,6 @@ from triage.models import (
 from triage.pipeline.subtasks import ALL_STEPS, CLASSIFY, REPLY, URGENCY, subtask_messages
 from triage.pipeline.triage import ticket_retriage
 from triage.routing import RoutingError, route
-from triage.routing.affinity import pin_key, pin_value
 
 User = AbstractBaseUser | AnonymousUser
 CORRECTABLE = {"category": CLASSIFY, "urgency": URGENCY}
@@ -163,32 +161,17 @@ def playground_messages(
 
 
 def _route_column(
-    *,
-    label: str,
-    router: Router,
-    messages: list[dict[str, str]],
-    task: str | None,
-    model: LLMModel | None,
-    pin_task: str | None = None,
+    *, label: str, target: Router | str, messages: list[dict[str, str]], task: str | None, requested: str = ""
 ) -> PlaygroundColumn:
-    column = PlaygroundColumn(label=label, requested_model=model.slug if model else "")
-    affinity_key = None
-    key = None
-    if model is not None:
-        # Ask for one catalog model through the normal service: pin a one-off affinity key to it,
-        # so it is tried first and failover (if it fails) shows exactly as it would for tickets.
-        affinity_key = f"playground:{uuid.uuid4().hex}"
-        key = pin_key(router.pk, f"{affinity_key}\x00{task or ''}")
-        cache.set(key, pin_value(model.pk, task or pin_task), timeout=120)
+    """One routed request: ``target`` is the router, or ``model:<slug>`` for the routing service's
+    direct call to one catalog model (same breaker, deadline, accounting and local last resort)."""
+    column = PlaygroundColumn(label=label, requested_model=requested)
     try:
-        result = route(router, messages, task=task, affinity_key=affinity_key)
+        result = route(target, messages, task=task)
     except RoutingError as exc:
         column.error = str(exc)
         column.attempts = [asdict(a) for a in exc.attempts]
         return column
-    finally:
-        if key:
-            cache.delete(key)
     column.content = result.content
     column.served_by = result.served_by
     column.matched_task = result.matched_task
@@ -201,10 +184,13 @@ def _route_column(
 
 
 def _calls_of(router: Router, after_id: int, columns: list[PlaygroundColumn]) -> list[int]:
-    """The ModelCall ids our routes wrote: ticket-less rows of this router after ``after_id``,
-    matched attempt by attempt (model and outcome), so a concurrent API call is not claimed."""
+    """The ModelCall ids our routes wrote: ticket-less rows after ``after_id`` of this router (or of
+    no router: direct model calls), matched attempt by attempt (model and outcome), so rows of a
+    concurrent API call are not claimed."""
     rows = list(
-        ModelCall.objects.filter(pk__gt=after_id, router=router, ticket__isnull=True)
+        ModelCall.objects.filter(
+            Q(router=router) | Q(router__isnull=True), pk__gt=after_id, ticket__isnull=True
+        )
         .order_by("id")
         .values_list("id", "model_slug", "outcome")
     )
@@ -237,14 +223,16 @@ def playground_run(
         raise ValidationError({"task": f"Router {router.name} has no task {task!r}."})
     messages = playground_messages(router=router, prompt=prompt, ticket=ticket, task=task)
     before = ModelCall.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    columns = [
-        _route_column(label=f"router:{router.name}", router=router, messages=messages, task=task, model=None)
-    ]
-    pin_task = task or columns[0].matched_task  # compare the models on the task the router matched
+    columns = [_route_column(label=f"router:{router.name}", target=router, messages=messages, task=task)]
     for model in models:
+        # the same messages (the task's system prompt included) straight to one model: no task there
         columns.append(
             _route_column(
-                label=model.slug, router=router, messages=messages, task=task, model=model, pin_task=pin_task
+                label=model.slug,
+                target=f"model:{model.slug}",
+                messages=messages,
+                task=None,
+                requested=model.slug,
             )
         )
     run = PlaygroundRun.objects.create(
