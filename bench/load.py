@@ -128,6 +128,7 @@ def main() -> int:
     parser.add_argument(
         "--lease", type=int, default=150, help="TRIAGE_STEP_LEASE_SECONDS (the sweeper re-enqueues after 2)"
     )
+    parser.add_argument("--worker-processes", type=int, default=1, help="Celery worker processes")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers (4 threads each)")
     parser.add_argument("--clients", type=int, default=16, help="client connections")
     parser.add_argument("--settle-timeout", type=float, default=900.0)
@@ -160,7 +161,8 @@ def main() -> int:
     from triage.models import ApiKey, Ticket
     from triage_site.celery import app
 
-    stub = ChaosStub(error_rate=0.0, delay=args.delay).start()
+    stub = ChaosStub(error_rate=0.0, delay=args.delay)
+    stub.start()
     router = setup_router(stub.base_url, timeout=10.0, name="load-router", with_down=False)
     app.control.purge()
     _, key = ApiKey.issue(name="load", rate_limit_per_minute=10**7)
@@ -169,12 +171,16 @@ def main() -> int:
     say(
         f"load: {total} tickets at {args.rate:g}/s for {args.seconds:g}s through POST /api/tickets "
         f"(gunicorn {args.web_workers}x4 threads, {args.clients} client connections); stub {args.delay * 1000:.0f} "
-        f"ms/call; worker threads {args.concurrency}; load average {loadavg()}"
+        f"ms/call; worker {args.worker_processes} process(es) x {args.concurrency} threads; load average {loadavg()}"
     )
     server = _gunicorn(args.port, args.web_workers)
-    worker = Worker(args.concurrency, "load-worker.log")
-    log_offset = worker.log_path.stat().st_size if worker.log_path.exists() else 0
-    worker.start()
+    workers = [
+        Worker(args.concurrency, "load-worker.log", name=f"load{i}-") for i in range(args.worker_processes)
+    ]
+    log_path = workers[0].log_path
+    log_offset = log_path.stat().st_size if log_path.exists() else 0
+    for worker in workers:
+        worker.start()
     time.sleep(3)  # let the worker connect before the clock starts
     settled_all = False
     try:
@@ -203,7 +209,8 @@ def main() -> int:
             time.sleep(0.5)
         drained = time.perf_counter() - shared.t0
     finally:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
         server.terminate()
         server.wait(timeout=30)
         stub.stop()
@@ -214,6 +221,7 @@ def main() -> int:
     times = [
         (done - created).total_seconds()
         for created, done in rows.filter(triaged_at__isnull=False).values_list("created_at", "triaged_at")
+        if done is not None
     ]
     http_ms = [1000 * x for x in shared.latencies]
     print("\n=== load figures ===")
@@ -231,9 +239,10 @@ def main() -> int:
     print(
         f"ticket completion (created -> settled): p50 {statistics.median(times) if times else float('nan'):.2f}s, "
         f"p95 {percentile(times, 95):.2f}s, p99 {percentile(times, 99):.2f}s, max {max(times, default=0):.2f}s; "
-        f"worker throughput {len(times) / drained:.1f} tickets/s over the whole run"
+        f"worker throughput {len(times) / drained:.1f} tickets/s over the whole run "
+        f"({len(times) / drained / args.worker_processes:.1f} per worker process)"
     )
-    with open(worker.log_path, "rb") as log:
+    with open(log_path, "rb") as log:
         log.seek(log_offset)
         errors = Counter(
             line.split(b"raised unexpected: ")[1][:60].decode(errors="replace")

@@ -172,8 +172,9 @@ def setup_router(stub_url: str, *, timeout: float, name: str = "soak-router", wi
 
 # --- the worker -------------------------------------------------------------------------------------------
 class Worker:
-    def __init__(self, concurrency: int, log_name: str) -> None:
+    def __init__(self, concurrency: int, log_name: str, *, name: str = "soak") -> None:
         self.concurrency = concurrency
+        self.name = name
         self.log_path = ROOT / "var" / log_name
         self.log_path.parent.mkdir(exist_ok=True)
         self.process: subprocess.Popen[bytes] | None = None
@@ -184,7 +185,7 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "triage_site", "worker", "--pool", "threads",
              "--concurrency", str(self.concurrency), "--loglevel", "WARNING", "--without-gossip",
-             "--without-mingle", "--without-heartbeat", "-n", f"soak{self.starts}@%h"],
+             "--without-mingle", "--without-heartbeat", "-n", f"{self.name}{self.starts}@%h"],
             cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         self.starts += 1
@@ -321,7 +322,8 @@ def main() -> int:
     from bench.chaos_stub import ChaosStub
     from triage_site.celery import app
 
-    stub = ChaosStub(error_rate=args.error_rate, timeout_seconds=args.timeout, healthy=(FALLBACK,)).start()
+    stub = ChaosStub(error_rate=args.error_rate, timeout_seconds=args.timeout, healthy=(FALLBACK,))
+    stub.start()
     router = setup_router(stub.base_url, timeout=args.timeout)
     app.control.purge()
     from triage.models import LLMModel
@@ -573,6 +575,7 @@ def report(
     times = [
         (done - created).total_seconds()
         for created, done in tickets.filter(triaged_at__isnull=False).values_list("created_at", "triaged_at")
+        if done is not None
     ]
     print(f"ticket time (submitted -> settled): p50 {statistics.median(times) if times else float('nan'):.2f}s, "
           f"p95 {percentile(times, 95):.2f}s, p99 {percentile(times, 99):.2f}s, max {max(times, default=0):.2f}s")  # fmt: skip
