@@ -7,11 +7,33 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from triage.models import LLMModel, ModelCall, PoolEntry, Provider, Router, RouterTask, Ticket, TriageStep
+from triage.models import (
+    ApprovedReply,
+    Feedback,
+    LLMModel,
+    ModelCall,
+    PlaygroundRun,
+    PoolEntry,
+    Provider,
+    Router,
+    RouterTask,
+    Ticket,
+    TriageStep,
+)
 
 pytestmark = pytest.mark.django_db
 
-ADMIN_MODELS = [Provider, LLMModel, Router, RouterTask, Ticket, ModelCall]
+ADMIN_MODELS = [
+    Provider,
+    LLMModel,
+    Router,
+    RouterTask,
+    Ticket,
+    ModelCall,
+    Feedback,
+    ApprovedReply,
+    PlaygroundRun,
+]
 
 
 @pytest.fixture
@@ -21,6 +43,20 @@ def sample_rows(presets: None) -> None:
     step = TriageStep.objects.create(ticket=ticket, task_name="classify_ticket", status="done")
     from django.utils import timezone
 
+    Feedback.objects.create(
+        ticket=ticket,
+        step=step,
+        task_name="classify_ticket",
+        kind="correction",
+        field="category",
+        old_value="bug",
+        new_value="billing",
+        model_slug="openai-gpt-5-nano",
+    )
+    ApprovedReply.objects.create(
+        ticket=ticket, text="Thanks!", draft_text="Thanks", approved_at=timezone.now()
+    )
+    PlaygroundRun.objects.create(router=router, prompt="hi")
     ModelCall.objects.create(
         router=router,
         task_name="classify_ticket",

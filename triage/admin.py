@@ -15,9 +15,12 @@ from django.http import HttpRequest
 from triage.models import (
     MAX_POOL_SIZE,
     ApiKey,
+    ApprovedReply,
     FallbackEntry,
+    Feedback,
     LLMModel,
     ModelCall,
+    PlaygroundRun,
     PoolEntry,
     Provider,
     Router,
@@ -273,3 +276,38 @@ class AuditLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by agents' actions on the pages; the admin only reads them."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "user", "ticket_id", "task_name", "kind", "field", "old_value", "new_value",
+                    "model_slug"]  # fmt: skip
+    list_filter = ["kind", "task_name", "model_slug", "created_at"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+@admin.register(ApprovedReply)
+class ApprovedReplyAdmin(ReadOnlyAdmin):
+    list_display = ["approved_at", "approved_by", "ticket_id", "draft_model", "edited"]
+    list_filter = ["edited", "draft_model"]
+    list_select_related = ["approved_by"]
+    show_full_result_count = False
+
+
+@admin.register(PlaygroundRun)
+class PlaygroundRunAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "user", "router", "task_name"]
+    list_select_related = ["user", "router"]
+    show_full_result_count = False
