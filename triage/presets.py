@@ -222,7 +222,8 @@ ROUTERS = [
             {
                 "name": "technical_troubleshooting",
                 "description": "Diagnosing infrastructure failures: Kubernetes errors, pods and containers "
-                "crashing or failing to pull images, GPU memory issues, API errors (401, 429, 5xx, timeouts), "
+                "crashing or failing to pull images, GPU memory issues, API errors (401, 429, 5xx, "
+                "timeouts), "
                 "networking (DNS, TLS/SSL certificates, firewalls, ports, VPCs, load balancers), storage "
                 "volumes that won't mount, builds and deployments that hang or fail, and inconsistent "
                 "model outputs.",
