@@ -87,17 +87,25 @@ def _setup(stub_url: str) -> Any:
     return router
 
 
-def _start_worker(concurrency: int) -> subprocess.Popen[bytes]:
+def _start_workers(concurrency: int, processes: int) -> list[subprocess.Popen[bytes]]:
+    """``processes`` worker processes sharing ``concurrency`` threads: one Python process is held
+    to one core by the GIL, so a 2-core machine runs two (as you would scale worker replicas)."""
+    per_process = max(1, concurrency // processes)
+    return [_start_worker(per_process, name=f"bench{i}") for i in range(processes)]
+
+
+def _start_worker(concurrency: int, *, name: str = "bench") -> subprocess.Popen[bytes]:
     log = open(ROOT / "var" / "bench-worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "triage_site", "worker", "--pool", "threads",
-         "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+         "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+         "--hostname", f"{name}@%h"],
         cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     return worker
 
 
-def _run(router: Any, *, tickets: int, delay: float, concurrency: int) -> dict[str, float]:
+def _run(router: Any, *, tickets: int, delay: float, concurrency: int, processes: int) -> dict[str, float]:
     """Submit every ticket first, then start the worker: the figures measure the worker alone."""
     from triage.models import Ticket
     from triage.services.tickets import ticket_submit
@@ -109,12 +117,14 @@ def _run(router: Any, *, tickets: int, delay: float, concurrency: int) -> dict[s
         for i in range(tickets)
     ]
     submitted = time.perf_counter() - started
-    worker = _start_worker(concurrency)
+    workers = _start_workers(concurrency, processes)
     try:
         return _measure(ids, delay=delay, submitted=submitted)
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=60)
 
 
 def _measure(ids: list[int], *, delay: float, submitted: float) -> dict[str, float]:
@@ -154,7 +164,8 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--tickets", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=32, help="threads in all, across processes")
+    parser.add_argument("--processes", type=int, default=2, help="worker processes (one per core)")
     parser.add_argument("--delays", default="0,0.2", help="stub delays per call, seconds, comma-separated")
     args = parser.parse_args()
     _ensure_database()
@@ -162,13 +173,10 @@ def main() -> int:
     import django
 
     django.setup()
-    from tests.support.stub_openai import StubOpenAI, delayed
+    from bench.stub_process import StubProcess
+    from tests.support.stub_openai import delayed
     from triage_site.celery import app
 
-    stub = StubOpenAI().start()
-    stub.record_requests = False
-    router = _setup(stub.base_url)
-    app.control.purge()
     urgency = {"score": 5, "sentiment": "angry", "escalation_risk": True, "reason": "outage"}
     brief = {"summary": "Outage for 200 users.", "next_steps": ["check gateway"]}
     contents = {
@@ -177,23 +185,35 @@ def main() -> int:
         "bench-draft_customer_reply": json.dumps({"reply": "We are on it and will update you shortly."}),
         "bench-escalate_complex_issue": json.dumps(brief),
     }
-    print(f"pipeline bench: {args.tickets} tickets, worker concurrency {args.concurrency}, "
+    print(f"pipeline bench: {args.tickets} tickets, worker concurrency {args.concurrency} "
+          f"in {args.processes} processes, "
           f"backends: {'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite'} + "
           f"{'Redis' if os.environ.get('REDIS_URL') else 'file broker'}")  # fmt: skip
-    try:
-        for delay in (float(d) for d in args.delays.split(",")):
-            for slug, content in contents.items():
-                stub.set_default(slug, delayed(delay, content))
-            figures = _run(router, tickets=args.tickets, delay=delay, concurrency=args.concurrency)
-            print(
-                f"stub {delay * 1000:.0f} ms/call: {figures['tickets_per_s']:.1f} tickets/s; "
-                f"wall p50 {figures['wall_p50_ms']:.0f} ms, p95 {figures['wall_p95_ms']:.0f} ms; "
-                f"p95 / critical path ({2 * delay * 1000:.0f} ms) = {figures['ratio_p95']:.2f}; "
-                f"(submitted beforehand at {figures['submit_per_s']:.0f}/s); "
-                f"not triaged: {figures['not_triaged']:.0f}"
+    for delay in (float(d) for d in args.delays.split(",")):
+        # a stub process per delay, forked while this process holds no database connection
+        from django.db import connections
+
+        connections.close_all()
+        stub = StubProcess({slug: delayed(delay, content) for slug, content in contents.items()})
+        try:
+            router = _setup(stub.base_url)
+            app.control.purge()
+            figures = _run(
+                router,
+                tickets=args.tickets,
+                delay=delay,
+                concurrency=args.concurrency,
+                processes=args.processes,
             )
-    finally:
-        stub.stop()
+        finally:
+            stub.stop()
+        print(
+            f"stub {delay * 1000:.0f} ms/call: {figures['tickets_per_s']:.1f} tickets/s; "
+            f"wall p50 {figures['wall_p50_ms']:.0f} ms, p95 {figures['wall_p95_ms']:.0f} ms; "
+            f"p95 / critical path ({2 * delay * 1000:.0f} ms) = {figures['ratio_p95']:.2f}; "
+            f"(submitted beforehand at {figures['submit_per_s']:.0f}/s); "
+            f"not triaged: {figures['not_triaged']:.0f}"
+        )
     return 0
 
 

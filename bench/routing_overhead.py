@@ -17,7 +17,6 @@ set it uses those (it creates its own router, prefixed ``bench-``, and deletes i
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import statistics
 import sys
@@ -45,7 +44,7 @@ import logging  # noqa: E402
 import openai  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from tests.support.stub_openai import StubOpenAI  # noqa: E402
+from bench.stub_process import StubProcess  # noqa: E402
 from triage.models import LLMModel, ModelCall, PoolEntry, Provider, Router, RouterTask  # noqa: E402
 from triage.routing import route, service  # noqa: E402
 
@@ -155,35 +154,6 @@ def report(title: str, spans: dict[str, list[float]]) -> None:
     row("added end-to-end, paired per call", spans["paired"])
     ratio = statistics.median(spans["routed"]) / statistics.median(spans["direct"])
     print(f"  {'ratio routed/direct (medians)':44s} {ratio:8.2f}x")
-
-
-class StubProcess:
-    """The stub in a child process, so its threads don't compete for this process's GIL.
-
-    Forked before this process opens any database connection (the child never touches one and
-    leaves with ``os._exit``). Answers every request with the stub's default completion.
-    """
-
-    def __init__(self) -> None:
-        context = multiprocessing.get_context("fork")
-        self._ready = context.Queue()
-        self._stop = context.Event()
-        self._process = context.Process(target=self._serve, daemon=True)
-        self._process.start()
-        self.base_url: str = self._ready.get(timeout=30)
-
-    def _serve(self) -> None:
-        stub = StubOpenAI()
-        stub.record_requests = False
-        stub.start()
-        self._ready.put(stub.base_url)
-        self._stop.wait(3600)
-        stub.stop()
-        os._exit(0)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._process.join(timeout=10)
 
 
 def main() -> None:

@@ -180,6 +180,48 @@ def test_a_second_run_never_calls_finished_steps_again(
         assert stub_openai.request_count(model) == 1
 
 
+def test_a_duplicate_delivery_during_a_live_run_is_ignored_and_not_counted(
+    stub_triage_router: Any, stub_openai: StubOpenAI
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ticket = _submit(stub_triage_router)
+    Ticket.objects.filter(pk=ticket.pk).update(status="triaging", triage_runs=1)
+    TriageStep.objects.filter(ticket=ticket, task_name="urgency_detection").update(
+        status="running", lease_expires_at=timezone.now() + timedelta(seconds=60)
+    )
+    triage_ticket(ticket_id=ticket.pk)
+    ticket.refresh_from_db()
+    assert ticket.triage_runs == 1 and ticket.status == "triaging"
+    assert stub_openai.request_count("stub-classify") == 0
+
+
+def test_a_run_whose_worker_died_is_recovered_and_counted(
+    stub_triage_router: Any, stub_openai: StubOpenAI
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ticket = _submit(stub_triage_router)
+    Ticket.objects.filter(pk=ticket.pk).update(status="triaging", triage_runs=1)
+    TriageStep.objects.filter(ticket=ticket, task_name="urgency_detection").update(
+        status="running", lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    triage_ticket(ticket_id=ticket.pk)
+    ticket.refresh_from_db()
+    assert ticket.triage_runs == 2 and ticket.status == "triaged"
+
+
+def test_a_step_lease_outlasts_the_routers_deadline(stub_triage_router: Any) -> None:
+    from triage.pipeline.steps import step_lease
+
+    assert step_lease(60).total_seconds() >= 70
+    assert step_lease(None).total_seconds() == 150
+
+
 def test_retriage_of_one_step_keeps_history(stub_triage_router: Any, stub_openai: StubOpenAI) -> None:
     ticket = _submit(stub_triage_router)
     triage_ticket(ticket_id=ticket.pk)

@@ -78,8 +78,12 @@ def test_worker_killed_mid_ticket_finishes_after_restart_without_recalling_done_
     ticket.refresh_from_db()
     assert ticket.status == "triaging"
     live_worker.start()
-    time.sleep(3.5)  # the dead worker's step lease (3 s) runs out
-    Ticket.objects.filter(pk=ticket.pk).update(updated_at=ticket.updated_at.replace(year=2000))
+    # time passes: the dead worker's step leases run out and the ticket looks stuck to the sweep
+    from triage.models import TriageStep
+
+    past = ticket.updated_at.replace(year=2000)
+    TriageStep.objects.filter(ticket=ticket, status="running").update(lease_expires_at=past)
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=past)
     assert tickets_sweep_stuck() == [ticket.pk]
     _wait_for(ticket, SETTLED)
     assert ticket.status == "triaged", ticket.attention_reason

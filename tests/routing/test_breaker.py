@@ -95,6 +95,13 @@ def test_retry_after_sets_the_cooldown():
     assert "Retry-After 7s" in health["reason"]
 
 
+def test_a_short_retry_after_does_not_cut_a_longer_cooldown():
+    health = fail(None, 100.0, times=3)  # open for the base cooldown (10 s)
+    health = breaker_record_failure(health, 101.0, outcome="rate_limited", retry_after=1)
+    assert breaker_state(health, 105.0) == OPEN
+    assert breaker_state(health, 110.0) == HALF_OPEN
+
+
 def test_describe_says_state_reason_and_until_when():
     health = fail(None, 0.0, times=3)
     assert breaker_describe(health, 1.0).startswith("open until 00:00:10 UTC: 3 consecutive failures")

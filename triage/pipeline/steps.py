@@ -20,8 +20,23 @@ from triage.pipeline.subtasks import ALL_STEPS
 FINISHED = (TriageStep.Status.DONE, TriageStep.Status.SKIPPED, TriageStep.Status.FAILED)
 
 
-def step_lease() -> timedelta:
-    return timedelta(seconds=settings.TRIAGE_STEP_LEASE_SECONDS)
+LEASE_MARGIN_SECONDS = 10  # past the router's deadline: a local model's first load, database writes
+
+
+def step_lease(deadline_seconds: float | None = None) -> timedelta:
+    """How long a claim holds: the setting, but always beyond the router's request deadline, so a
+    step that is still running is never mistaken for one whose worker died."""
+    seconds = float(settings.TRIAGE_STEP_LEASE_SECONDS)
+    if deadline_seconds is not None:
+        seconds = max(seconds, float(deadline_seconds) + LEASE_MARGIN_SECONDS)
+    return timedelta(seconds=seconds)
+
+
+def steps_held(ticket: Ticket) -> bool:
+    """Whether a worker holds a live lease on one of the ticket's current steps."""
+    return ticket.steps.filter(
+        is_current=True, status=TriageStep.Status.RUNNING, lease_expires_at__gt=timezone.now()
+    ).exists()
 
 
 def steps_create(ticket: Ticket) -> None:
@@ -39,10 +54,10 @@ def steps_ensure(ticket: Ticket) -> dict[str, TriageStep]:
     return existing
 
 
-def step_claim(step: TriageStep) -> bool:
+def step_claim(step: TriageStep, *, deadline_seconds: float | None = None) -> bool:
     """Take the step for this worker: pending, or running under a lease that has expired."""
     now = timezone.now()
-    lease_until = now + step_lease()
+    lease_until = now + step_lease(deadline_seconds)
     claimed = TriageStep.objects.filter(
         Q(status=TriageStep.Status.PENDING)
         | Q(status=TriageStep.Status.RUNNING, lease_expires_at__lt=now)

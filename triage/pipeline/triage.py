@@ -24,6 +24,7 @@ from triage.pipeline.steps import (
     step_lease,
     step_skip,
     steps_ensure,
+    steps_held,
     steps_reset,
 )
 from triage.pipeline.subtasks import (
@@ -82,14 +83,27 @@ def _wait(*futures: Future[Any]) -> None:
 
 
 def ticket_start(ticket_id: int) -> Ticket | None:
-    """Mark the ticket triaging and count the run; None when it's gone or over the redelivery cap."""
+    """Mark the ticket triaging and count the run; None when there is nothing for this delivery to do.
+
+    A duplicate delivery (a sweep of a long backlog, a redelivered message) finds the ticket settled,
+    or being triaged by a worker that holds a live step lease: it leaves without counting a run, so
+    only real recoveries from a crash count toward ``TRIAGE_MAX_RUNS``.
+    """
     close_old_connections()
-    updated = Ticket.objects.filter(
-        pk=ticket_id, status__in=[Ticket.Status.QUEUED, Ticket.Status.TRIAGING]
-    ).update(triage_runs=F("triage_runs") + 1, status=Ticket.Status.TRIAGING, updated_at=timezone.now())
-    if not updated:
-        log.info("ticket %s is gone or already settled; nothing to triage", ticket_id)
-        return None
+    now = timezone.now()
+    started = Ticket.objects.filter(pk=ticket_id, status=Ticket.Status.QUEUED).update(
+        triage_runs=F("triage_runs") + 1, status=Ticket.Status.TRIAGING, updated_at=now
+    )
+    if not started:
+        running = Ticket.objects.filter(pk=ticket_id, status=Ticket.Status.TRIAGING).first()
+        if running is None:
+            log.info("ticket %s is gone or already settled; nothing to triage", ticket_id)
+            return None
+        if steps_held(running):
+            log.info("ticket %s is being triaged by another worker; duplicate delivery ignored", ticket_id)
+            return None
+        # the run that was triaging it died: this is a recovery, and it counts
+        Ticket.objects.filter(pk=ticket_id).update(triage_runs=F("triage_runs") + 1, updated_at=now)
     ticket = Ticket.objects.select_related("router").get(pk=ticket_id)
     if ticket.triage_runs > settings.TRIAGE_MAX_RUNS:
         ticket_fail(
@@ -104,7 +118,7 @@ def step_run(
 ) -> TriageStep:
     """Run one step unless it is finished; wait out another worker's live lease instead of racing it."""
     while step.status not in FINISHED:
-        if step_claim(step):
+        if step_claim(step, deadline_seconds=float(ticket.router.request_deadline_seconds)):
             _step_execute(ticket, step, prompts.get(step.task_name, ""), urgency=urgency)
             break
         time.sleep(0.5)  # another worker holds the lease; it finishes or the lease expires
@@ -235,11 +249,16 @@ def tickets_sweep_stuck() -> list[int]:
     """Re-enqueue tickets left ``triaging`` or ``queued`` past a lease (a lost message or dead worker)."""
     from triage.pipeline.tasks import triage_ticket_task
 
-    cutoff = timezone.now() - 2 * step_lease()
+    now = timezone.now()
+    cutoff = now - 2 * step_lease()
     stuck = list(
         Ticket.objects.filter(
             status__in=[Ticket.Status.TRIAGING, Ticket.Status.QUEUED], updated_at__lt=cutoff
-        ).values_list("pk", flat=True)[:500]
+        )
+        .exclude(
+            steps__is_current=True, steps__status=TriageStep.Status.RUNNING, steps__lease_expires_at__gt=now
+        )
+        .values_list("pk", flat=True)[:500]
     )
     for ticket_id in stuck:
         Ticket.objects.filter(pk=ticket_id).update(updated_at=timezone.now())

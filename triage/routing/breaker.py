@@ -122,9 +122,10 @@ def breaker_record_failure(
     record["consecutive"] = int(record.get("consecutive", 0)) + 1
     record["last_failure_at"] = now
     if retry_after is not None and retry_after > 0:
-        return _open(
-            record, now, min(retry_after, MAX_COOLDOWN), f"rate limited: Retry-After {retry_after:g}s"
-        )
+        cooldown = min(retry_after, MAX_COOLDOWN)
+        if state == OPEN and float(record.get("open_until", 0.0)) > now + cooldown:
+            return record  # already open for longer: a short Retry-After must not cut that cooldown
+        return _open(record, now, cooldown, f"rate limited: Retry-After {retry_after:g}s")
     if state == HALF_OPEN:
         opens = int(record.get("opens", 0)) + 1
         record["opens"] = opens
