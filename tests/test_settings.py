@@ -89,7 +89,9 @@ def test_https_can_be_turned_off_for_plain_http_deployments(tmp_path: Path, flag
 
 
 def test_deploy_checks_pass_with_production_defaults(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "HTTPS", "DATABASE_URL", "REDIS_URL"}}
+    # the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright; no deployment would
+    test_only = {"DEBUG", "HTTPS", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in test_only}
     env["SECRET_KEY"] = secrets.token_urlsafe(50)
     env["ALLOWED_HOSTS"] = "triage.example.com"
     env["TRIAGE_DATA_DIR"] = str(tmp_path)
