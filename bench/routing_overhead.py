@@ -29,7 +29,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
-os.environ.setdefault("DEBUG", "1")
+# production settings: DEBUG would make Django keep every query in memory and slow all of it down
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
+os.environ.setdefault("HTTPS", "0")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
 os.environ["LOG_LEVEL"] = "WARNING"  # per-request INFO lines would be measured too
 if not os.environ.get("DATABASE_URL"):

@@ -256,6 +256,9 @@ TRIAGE_API_RATE_LIMIT = env.int("TRIAGE_API_RATE_LIMIT", default=600)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # A worker holds a step this long; a crashed worker's step is re-claimed after it expires.
 TRIAGE_STEP_LEASE_SECONDS = env.int("TRIAGE_STEP_LEASE_SECONDS", default=150)
+# Threads per worker process that run a ticket's side-by-side steps (each keeps a database
+# connection): budget worker concurrency + this, per process, under PostgreSQL's max_connections.
+TRIAGE_STEP_THREADS = env.int("TRIAGE_STEP_THREADS", default=16)
 # Redeliveries of one ticket's triage (after crashes) before it is marked failed.
 TRIAGE_MAX_RUNS = env.int("TRIAGE_MAX_RUNS", default=3)
 # Soft time limit of one ticket's triage task; the hard limit is 60 s later. Both stay well under

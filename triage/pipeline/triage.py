@@ -5,13 +5,14 @@ brief; classification runs beside urgency. Safe to run twice for the same ticket
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -53,28 +54,44 @@ def triage_ticket(*, ticket_id: int) -> None:
         return
     steps = steps_ensure(ticket)
     prompts = dict(ticket.router.tasks.values_list("name", "system_prompt"))
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"ticket-{ticket_id}") as pool:
-        classify = pool.submit(_in_thread, step_run, ticket, steps[CLASSIFY], prompts)
-        urgency_step = step_run(ticket, steps[URGENCY], prompts)
-        urgency = urgency_step.result if urgency_step.result else dict(DEFAULT_URGENCY)
-        reply = pool.submit(
-            _in_thread, step_run, ticket, steps[REPLY], prompts, urgency=int(urgency["score"])
-        )
-        escalate, reason = escalation_decision(urgency=urgency, threshold=ticket.router.escalation_threshold)
-        if escalate:
-            step_run(ticket, steps[BRIEF], prompts, urgency=int(urgency["score"]))
-        else:
-            step_skip(steps[BRIEF], reason=reason)
-        _wait(classify, reply)
+    pool = step_pool()
+    classify = pool.submit(_in_thread, step_run, ticket, steps[CLASSIFY], prompts)
+    urgency_step = step_run(ticket, steps[URGENCY], prompts)
+    urgency = urgency_step.result if urgency_step.result else dict(DEFAULT_URGENCY)
+    reply = pool.submit(_in_thread, step_run, ticket, steps[REPLY], prompts, urgency=int(urgency["score"]))
+    escalate, reason = escalation_decision(urgency=urgency, threshold=ticket.router.escalation_threshold)
+    if escalate:
+        step_run(ticket, steps[BRIEF], prompts, urgency=int(urgency["score"]))
+    else:
+        step_skip(steps[BRIEF], reason=reason)
+    _wait(classify, reply)
     ticket_settle(ticket)
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def step_pool() -> ThreadPoolExecutor:
+    """One pool per process for the steps that run beside the ticket's own thread. Its threads live
+    on, so their database and cache connections are reused instead of opened for every ticket."""
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(
+                    max_workers=settings.TRIAGE_STEP_THREADS, thread_name_prefix="triage-step"
+                )
+    return _pool
+
+
 def _in_thread(func: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run ``func`` in a helper thread with its own database connection, closed afterwards."""
+    """Run ``func`` in a pool thread; its connection is kept (or closed once stale or broken)."""
+    close_old_connections()
     try:
         return func(*args, **kwargs)
     finally:
-        connection.close()
+        close_old_connections()
 
 
 def _wait(*futures: Future[Any]) -> None:
