@@ -145,9 +145,9 @@ def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is not installed: apt-get install wrk")
         return 1
-    from bench.pipeline import _ensure_database
+    from bench.common import ensure_database
 
-    _ensure_database()
+    ensure_database()
     import django
 
     django.setup()

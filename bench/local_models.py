@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import percentile  # noqa: E402 - after the path is set
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
 os.environ.setdefault("DEBUG", "1")
 
@@ -52,11 +54,6 @@ def bare_tier_rss_mb() -> float:
         [sys.executable, "-c", BARE_TIER], capture_output=True, text=True, env=env, cwd=root
     )
     return float(done.stdout.strip() or "nan")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def macro_f1(labels: list[str], predicted: list[str]) -> tuple[float, dict[str, float]]:
@@ -207,10 +204,10 @@ def main() -> None:
                 started = time.perf_counter()
                 call(ticket)
                 timings.append((time.perf_counter() - started) * 1000)
-        p95 = percentile(timings, 0.95)
+        p95 = percentile(timings, 95)
         print(
-            f"  {slug:<26} p50 {percentile(timings, 0.5):5.2f} ms  p95 {p95:5.2f} ms  "
-            f"p99 {percentile(timings, 0.99):5.2f} ms   bar p95 < 5 ms {'ok' if p95 < 5 else 'MISS'}"
+            f"  {slug:<26} p50 {percentile(timings, 50):5.2f} ms  p95 {p95:5.2f} ms  "
+            f"p99 {percentile(timings, 99):5.2f} ms   bar p95 < 5 ms {'ok' if p95 < 5 else 'MISS'}"
         )
 
     long_body = "Our dashboard returns 502 for all 300 users since 09:14 UTC. " + "log line 42 ok " * 4000
@@ -223,7 +220,7 @@ def main() -> None:
             started = time.perf_counter()
             call(long_ticket)
             timings.append((time.perf_counter() - started) * 1000)
-        print(f"    {slug:<26} p50 {percentile(timings, 0.5):5.2f} ms")
+        print(f"    {slug:<26} p50 {percentile(timings, 50):5.2f} ms")
 
     rss = rss_mb()
     print(

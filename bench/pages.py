@@ -22,28 +22,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database, percentile  # noqa: E402 - after the path is set
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 BENCH_ACCOUNT = "bench-pages"
-
-
-def _ensure_database() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        return
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
 
 
 def _fill(target: int) -> None:
@@ -162,7 +147,7 @@ def _measure(
             times.append((time.perf_counter() - started) * 1000)
         assert response.status_code in (200, 286), (url, response.status_code)
         queries = len(captured)
-    return _percentile(times, 50), _percentile(times, 95), queries
+    return percentile(times, 50), percentile(times, 95), queries
 
 
 def main() -> None:
@@ -172,7 +157,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
-    _ensure_database()
+    ensure_database()
 
     import django
 

@@ -25,6 +25,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database, percentile  # noqa: E402 - after the path is set
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
 # production settings: DEBUG would make Django keep every query in memory and slow all of it down
 os.environ.setdefault("DEBUG", "0")
@@ -33,23 +35,6 @@ os.environ.setdefault("HTTPS", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 STUB_KEY_ENV = "BENCH_STUB_KEY"
 os.environ[STUB_KEY_ENV] = "bench-key"
-
-
-def _ensure_database() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        return
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
 
 
 def _setup(stub_url: str) -> Any:
@@ -155,8 +140,8 @@ def _measure(ids: list[int], *, delay: float, submitted: float) -> dict[str, flo
         "tickets_per_s": tickets / elapsed,
         "submit_s": submitted,
         "wall_p50_ms": 1000 * statistics.median(walls),
-        "wall_p95_ms": 1000 * _percentile(walls, 95),
-        "ratio_p95": (_percentile(walls, 95) / critical) if critical else float("nan"),
+        "wall_p95_ms": 1000 * percentile(walls, 95),
+        "ratio_p95": (percentile(walls, 95) / critical) if critical else float("nan"),
         "submit_per_s": tickets / submitted,
         "not_triaged": failed,
     }
@@ -171,7 +156,7 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=2, help="worker processes (one per core)")
     parser.add_argument("--delays", default="0,0.2", help="stub delays per call, seconds, comma-separated")
     args = parser.parse_args()
-    _ensure_database()
+    ensure_database()
 
     import django
 

@@ -28,6 +28,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import percentile  # noqa: E402 - after the path is set
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
 # production settings: DEBUG would make Django keep every query in memory and slow all of it down
 os.environ.setdefault("DEBUG", "0")
@@ -57,12 +59,6 @@ MESSAGES = [
     {"role": "system", "content": "You are a helpful customer support assistant."},
     {"role": "user", "content": "I was charged twice for my subscription this month. Why?"},
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(int(round(q / 100 * (len(ordered) - 1))), len(ordered) - 1)
-    return ordered[index]
 
 
 def setup_router(base_url: str) -> Router:

@@ -41,6 +41,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import ensure_database, percentile  # noqa: E402 - after the path is set
 
 TASKS = ("classify_ticket", "urgency_detection", "draft_customer_reply", "escalate_complex_issue")
 SHORT = {
@@ -57,13 +58,6 @@ SETTLED = ("triaged", "needs_attention", "failed")
 
 def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def percentile(values: list[float], pct: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
 
 
 def loadavg() -> str:
@@ -115,12 +109,6 @@ def configure_env(args: argparse.Namespace) -> None:
     os.environ["TRIAGE_STEP_LEASE_SECONDS"] = str(args.lease)
     os.environ["TRIAGE_MAX_RUNS"] = str(args.max_runs)
     os.environ[STUB_KEY_ENV] = "soak-key"
-
-
-def ensure_database() -> None:
-    from bench.pipeline import _ensure_database
-
-    _ensure_database()
 
 
 # --- router on stub models ---------------------------------------------------------------------------

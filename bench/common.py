@@ -1,0 +1,26 @@
+"""Small helpers every benchmark uses: a database to measure in, and percentiles."""
+
+from __future__ import annotations
+
+import os
+
+
+def ensure_database() -> None:
+    """Create the PostgreSQL database named in DATABASE_URL if it doesn't exist yet."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The nearest-rank ``pct`` percentile (0-100); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
