@@ -123,7 +123,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=120.0, help="how long to submit")
     parser.add_argument("--delay", type=float, default=0.2, help="stub latency per model call, seconds")
     parser.add_argument(
-        "--concurrency", type=int, default=32, help="worker threads (each can hold 3 database connections)"
+        "--concurrency",
+        type=int,
+        default=32,
+        help="worker threads per process (each holds a database connection; TRIAGE_STEP_THREADS adds more)",
     )
     parser.add_argument(
         "--lease", type=int, default=150, help="TRIAGE_STEP_LEASE_SECONDS (the sweeper re-enqueues after 2)"
