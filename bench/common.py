@@ -24,3 +24,24 @@ def percentile(values: list[float], pct: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def database_reset() -> None:
+    """Migrate, then empty the tickets, the audit trail and the routing configuration, so a run
+    starts from rows it creates itself. Only for a benchmark's own database."""
+    from django.core.management import call_command
+
+    from triage.models import (
+        FallbackEntry,
+        LLMModel,
+        ModelCall,
+        PoolEntry,
+        Provider,
+        Router,
+        RouterTask,
+        Ticket,
+    )
+
+    call_command("migrate", verbosity=0)
+    for model in (ModelCall, Ticket, FallbackEntry, PoolEntry, RouterTask, Router, LLMModel, Provider):
+        model.objects.all().delete()

@@ -25,7 +25,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import ensure_database, percentile  # noqa: E402 - after the path is set
+from bench.common import database_reset, ensure_database, percentile  # noqa: E402 - after the path is set
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
 # production settings: DEBUG would make Django keep every query in memory and slow all of it down
@@ -38,28 +38,9 @@ os.environ[STUB_KEY_ENV] = "bench-key"
 
 
 def _setup(stub_url: str) -> Any:
-    from django.core.management import call_command
+    from triage.models import LLMModel, PoolEntry, Provider, Router, RouterTask
 
-    from triage.models import (
-        FallbackEntry,
-        LLMModel,
-        ModelCall,
-        PoolEntry,
-        Provider,
-        Router,
-        RouterTask,
-        Ticket,
-    )
-
-    call_command("migrate", verbosity=0)
-    ModelCall.objects.all().delete()
-    Ticket.objects.all().delete()
-    FallbackEntry.objects.all().delete()
-    PoolEntry.objects.all().delete()
-    RouterTask.objects.all().delete()
-    Router.objects.all().delete()
-    LLMModel.objects.all().delete()
-    Provider.objects.all().delete()
+    database_reset()
     provider = Provider.objects.create(
         name="bench stub", base_url=stub_url, api_key_env=STUB_KEY_ENV, timeout_seconds=Decimal("10")
     )

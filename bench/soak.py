@@ -41,7 +41,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import ensure_database, percentile  # noqa: E402 - after the path is set
+from bench.common import database_reset, ensure_database, percentile  # noqa: E402 - after the path is set
 
 TASKS = ("classify_ticket", "urgency_detection", "draft_customer_reply", "escalate_complex_issue")
 SHORT = {
@@ -114,29 +114,11 @@ def configure_env(args: argparse.Namespace) -> None:
 # --- router on stub models ---------------------------------------------------------------------------
 def setup_router(stub_url: str, *, timeout: float, name: str = "soak-router", with_down: bool = True) -> Any:
     from django.core.cache import cache
-    from django.core.management import call_command
 
-    from triage.models import (
-        FallbackEntry,
-        LLMModel,
-        ModelCall,
-        PoolEntry,
-        Provider,
-        Router,
-        RouterTask,
-        Ticket,
-    )
+    from triage.models import FallbackEntry, LLMModel, PoolEntry, Provider, Router, RouterTask
 
-    call_command("migrate", verbosity=0)
+    database_reset()
     cache.clear()  # our private Redis: breaker state of an earlier run must not leak in
-    ModelCall.objects.all().delete()
-    Ticket.objects.all().delete()
-    FallbackEntry.objects.all().delete()
-    PoolEntry.objects.all().delete()
-    RouterTask.objects.all().delete()
-    Router.objects.all().delete()
-    LLMModel.objects.all().delete()
-    Provider.objects.all().delete()
     provider = Provider.objects.create(
         name="soak stub", base_url=stub_url, api_key_env=STUB_KEY_ENV, timeout_seconds=Decimal(str(timeout))
     )
