@@ -1,0 +1,44 @@
+"""Our Redis cache backend: Django's, with one redis-py client per connection pool."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from triage_site.redis_cache import ReusedClientRedisCache
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def test_every_operation_reuses_one_client():
+    cache = ReusedClientRedisCache("redis://127.0.0.1:6379/15", {})
+    client = cache._cache.get_client()
+
+    assert cache._cache.get_client(write=True) is client
+    assert cache._cache.get_client("some-key") is client
+
+
+def test_replicas_each_keep_their_own_client():
+    cache = ReusedClientRedisCache("redis://127.0.0.1:6379/15,redis://127.0.0.1:6380/15", {})
+
+    writer = cache._cache.get_client(write=True)
+    reader = cache._cache.get_client()
+
+    assert writer is not reader
+    assert cache._cache.get_client() is reader  # one replica: always the same reader
+    assert writer.connection_pool.connection_kwargs["port"] == 6379
+    assert reader.connection_pool.connection_kwargs["port"] == 6380
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs Redis (REDIS_URL), as in CI")
+def test_it_behaves_as_djangos_backend():
+    cache = ReusedClientRedisCache(REDIS_URL, {"OPTIONS": {}})
+    cache.set("test-reused-client", {"state": "open"}, 30)
+    cache.set_many({"test-a": 1, "test-b": 2}, 30)
+
+    assert cache.get("test-reused-client") == {"state": "open"}
+    assert cache.get_many(["test-a", "test-b", "test-missing"]) == {"test-a": 1, "test-b": 2}
+    assert cache.add("test-a", 3, 30) is False
+    cache.delete_many(["test-reused-client", "test-a", "test-b"])
+    assert cache.get("test-a") is None
