@@ -264,3 +264,11 @@ TRIAGE_MAX_RUNS = env.int("TRIAGE_MAX_RUNS", default=3)
 # Soft time limit of one ticket's triage task; the hard limit is 60 s later. Both stay well under
 # the broker's visibility timeout (3600 s).
 TRIAGE_TASK_SOFT_TIME_LIMIT = env.int("TRIAGE_TASK_SOFT_TIME_LIMIT", default=600)
+# Model-call audit rows go to a per-process writer thread that inserts them in batches, off the
+# request path (triage/routing/audit.py); 0 writes them inline, one INSERT per request.
+ROUTING_AUDIT_BACKGROUND = env.bool("ROUTING_AUDIT_BACKGROUND", default=True)
+# Every this many milliseconds a thread per process re-reads the routing state that requests use
+# (breakers, latency, config version) from Redis, so a request needs no round trip for it; another
+# process's change is seen here within about two intervals. 0 reads the cache on every request
+# (the default without Redis). See triage/routing/mirror.py.
+ROUTING_STATE_MIRROR_MS = env.int("ROUTING_STATE_MIRROR_MS", default=20 if REDIS_URL else 0)

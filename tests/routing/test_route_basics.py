@@ -163,7 +163,7 @@ def test_audit_insert_writes_every_field(router, stub_openai):
     from django.utils import timezone
 
     from triage.models import Ticket
-    from triage.routing.service import audit_insert
+    from triage.routing.audit import audit_insert
 
     ticket = Ticket.objects.create(subject="s", body="b", router=router)
     started = timezone.now()

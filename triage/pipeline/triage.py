@@ -39,7 +39,7 @@ from triage.pipeline.subtasks import (
     subtask_for,
     subtask_messages,
 )
-from triage.routing import RouteResult, RoutingError, route
+from triage.routing import RouteResult, RoutingError, audit_flush, route
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ def triage_ticket(*, ticket_id: int) -> None:
     else:
         step_skip(steps[BRIEF], reason=reason)
     _wait(classify, reply)
+    audit_flush()  # a settled ticket's model-call rows are in the database (stats, ticket page)
     ticket_settle(ticket)
 
 

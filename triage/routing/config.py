@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from triage.models import FallbackEntry, LLMModel, PoolEntry, Provider, Router, RouterTask
+from triage.routing.mirror import mirror_write
 
 CONFIG_VERSION_KEY = "routing:config-version"
 
@@ -220,7 +221,7 @@ def config_bump_version(**_: Any) -> None:
 
 
 def _set_new_version() -> None:
-    cache.set(CONFIG_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    mirror_write({CONFIG_VERSION_KEY: uuid.uuid4().hex}, timeout=None)
 
 
 _ROUTING_MODELS = (Provider, LLMModel, Router, RouterTask, PoolEntry, FallbackEntry)

@@ -6,9 +6,12 @@ call them through the provider's OpenAI-compatible API (or the in-process local 
 on timeouts, connection errors, 429, 5xx/overloaded and rejected output, and record every attempt
 as a ``ModelCall`` row. Callers name tasks, never models.
 
-Per request in steady state: one shared-cache ``get_many`` (config version, affinity pin, breaker
-and latency state), the provider call, one ``set_many`` (breaker, latency, pin) and one INSERT of
-the audit rows. No routing-config query: that lives in the per-process snapshot (``config.py``).
+Per request in steady state: the shared state (config version, breaker and latency records) from
+this process's mirror of the shared cache (``mirror.py``; one ``get_many`` when there is no mirror
+or an affinity pin to read), the provider call, a ``set_many`` only when breaker, latency or pin
+state changes, and the audit rows handed to a per-process writer thread that inserts them in
+batches (``audit.py``). No routing-config query: that lives in the per-process snapshot
+(``config.py``).
 
 This module must never retry inside a provider call (the SDK runs with ``max_retries=0``), never
 skip the last-resort local model for a cooldown, and never log or store an API key.
@@ -23,9 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
-from django.db import connections
 from django.utils import timezone
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
@@ -34,6 +35,7 @@ from openai.types.chat.chat_completion_chunk import ChoiceDelta
 from triage.local_models.registry import get_local_model
 from triage.models import CallOutcome, ModelCall, Router
 from triage.routing import affinity, breaker, latency
+from triage.routing.audit import audit_record
 from triage.routing.classifier import Classification, EncoderUnavailable, TaskClassifier, classifier_build
 from triage.routing.config import (
     CONFIG_VERSION_KEY,
@@ -45,6 +47,7 @@ from triage.routing.config import (
     snapshot_current,
     snapshot_refresh,
 )
+from triage.routing.mirror import mirror_read, mirror_write
 from triage.routing.policies import select_candidates
 from triage.routing.pricing import call_cost
 from triage.routing.providers import (
@@ -270,7 +273,8 @@ class SharedState:
 def read_shared_state(
     router_ref: Router | str | int, *, task: str | None, affinity_key: str | None
 ) -> SharedState:
-    """One cache round-trip: config version, breaker and latency state, and the affinity pin.
+    """Config version, breaker and latency state, and the affinity pin: one cache round trip, or
+    none when this process's mirror holds them (``mirror.py``; a pin is always read).
 
     When the version differs from this process's snapshot, the snapshot is rebuilt and the read
     repeated (at most twice): an admin edit applies to the next request in every process.
@@ -291,7 +295,8 @@ def read_shared_state(
         keys = [CONFIG_VERSION_KEY, *health_keys, *(key for _, _, key in latency_keys)]
         if pin_key:
             keys.append(pin_key)
-        values = cache.get_many(keys)
+        # a pin is per conversation: read with the rest from the cache; else the process's mirror
+        values = cache.get_many(keys) if pin_key else mirror_read(keys)
         version = values.get(CONFIG_VERSION_KEY) or config_version_read()
         if version == snapshot.version:
             break
@@ -496,7 +501,7 @@ class AttemptLog:
             self.plan.health[model.id] = record
             writes[breaker.health_key(model.id)] = record
         if writes:
-            cache.set_many(writes, timeout=breaker.HEALTH_TTL)
+            mirror_write(writes, timeout=breaker.HEALTH_TTL)
         self._release_trial(model)
 
     def succeeded(self, served: Served, *, first_token_ms: float | None = None) -> None:
@@ -524,7 +529,7 @@ class AttemptLog:
                     self.plan.latency.get(model.id), total_ms=served.latency_ms, first_token_ms=first_token_ms
                 )
         if health_writes:
-            cache.set_many(health_writes, timeout=breaker.HEALTH_TTL)
+            mirror_write(health_writes, timeout=breaker.HEALTH_TTL)
         if self.plan.pin_key and self.plan.pinned_model_id != model.id:
             pin = affinity.pin_value(model.id, self.plan.task_name)
             cache.set(self.plan.pin_key, pin, timeout=self.plan.router.affinity_ttl_seconds)
@@ -555,66 +560,9 @@ class AttemptLog:
         self.trials.clear()
 
     def write_rows(self) -> None:
-        """The request's audit rows, in one INSERT (see ``audit_insert``)."""
+        """Hand the request's audit rows to the audit trail (``audit.py``: off the request path)."""
         rows, self.rows = self.rows, []
-        if rows:
-            audit_insert(rows)
-
-
-def audit_insert(rows: list[ModelCall]) -> None:
-    """Insert audit rows in one statement.
-
-    On PostgreSQL the statement also turns ``synchronous_commit`` off for its own transaction only
-    (``set_config(..., true)``): the request doesn't wait for the WAL flush, which on a busy disk
-    costs milliseconds per call. A database crash can lose the last fraction of a second of audit
-    rows, never corrupt them; every other write keeps the server's setting. Inside a caller's
-    transaction (whose commit isn't ours to relax) and on other databases it is a plain insert.
-    ``ROUTING_AUDIT_ASYNC_COMMIT = False`` in settings turns it off. Like ``bulk_create``, the
-    statement sends no model signals.
-    """
-    connection = connections[ModelCall.objects.db]
-    asynchronous = (
-        connection.vendor == "postgresql"
-        and not connection.in_atomic_block  # a caller's transaction keeps its own durability
-        and getattr(settings, "ROUTING_AUDIT_ASYNC_COMMIT", True)
-    )
-    if not asynchronous:
-        if len(rows) == 1:
-            rows[0].save(force_insert=True)
-        else:
-            ModelCall.objects.bulk_create(rows)
-        return
-    fields, sql = _audit_statement(connection, len(rows))
-    params = [
-        field.get_db_prep_save(field.pre_save(row, add=True), connection) for row in rows for field in fields
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
-_audit_statements: dict[tuple[str, int], tuple[list[Any], str]] = {}
-
-
-def _audit_statement(connection: Any, count: int) -> tuple[list[Any], str]:
-    """The fields and the INSERT statement for ``count`` rows, built once per process."""
-    key = (connection.alias, count)
-    found = _audit_statements.get(key)
-    if found is None:
-        fields = [field for field in ModelCall._meta.concrete_fields if not field.primary_key]
-        quote = connection.ops.quote_name
-        placeholders = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
-        values = ", ".join([f"({placeholders})"] * count)
-        columns = ", ".join(quote(field.column) for field in fields)
-        # built from the model's own metadata (quoted names, database types); values are parameters
-        sql = (
-            f"INSERT INTO {quote(ModelCall._meta.db_table)} ({columns}) "  # noqa: S608
-            f"SELECT * FROM (VALUES {values}) AS audit "
-            "WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL"
-        )
-        found = (fields, sql)
-        if count <= 16:
-            _audit_statements[key] = found
-    return found
+        audit_record(rows)
 
 
 def _usage(

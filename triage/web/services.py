@@ -27,7 +27,7 @@ from triage.models import (
 )
 from triage.pipeline.subtasks import ALL_STEPS, CLASSIFY, REPLY, URGENCY, subtask_messages
 from triage.pipeline.triage import ticket_retriage
-from triage.routing import RoutingError, route
+from triage.routing import RoutingError, audit_flush, route
 
 User = AbstractBaseUser | AnonymousUser
 CORRECTABLE = {"category": CLASSIFY, "urgency": URGENCY}
@@ -242,5 +242,6 @@ def playground_run(
         task_name=task or "",
         columns=[asdict(c) for c in columns],
     )
+    audit_flush()  # the routes' audit rows are written off the request path; link them once there
     run.calls.set(_calls_of(router, before, columns))
     return run
