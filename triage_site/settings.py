@@ -272,3 +272,7 @@ ROUTING_AUDIT_BACKGROUND = env.bool("ROUTING_AUDIT_BACKGROUND", default=True)
 # process's change is seen here within about two intervals. 0 reads the cache on every request
 # (the default without Redis). See triage/routing/mirror.py.
 ROUTING_STATE_MIRROR_MS = env.int("ROUTING_STATE_MIRROR_MS", default=20 if REDIS_URL else 0)
+# A step whose worker died while its model call was in flight is settled as interrupted (the ticket
+# needs attention; an agent can re-run the step) instead of asked again, because the lost call may
+# have been billed. 1 asks again automatically: the ticket completes, that call is paid twice.
+TRIAGE_REASK_INTERRUPTED_STEPS = env.bool("TRIAGE_REASK_INTERRUPTED_STEPS", default=False)

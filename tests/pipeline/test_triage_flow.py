@@ -212,7 +212,10 @@ def test_a_run_whose_worker_died_is_recovered_and_counted(
     )
     triage_ticket(ticket_id=ticket.pk)
     ticket.refresh_from_db()
-    assert ticket.triage_runs == 2 and ticket.status == "triaged"
+    # the recovery counts as a run; the interrupted urgency call is not asked again
+    assert ticket.triage_runs == 2 and ticket.status == "needs_attention"
+    assert stub_openai.request_count("stub-urgency") == 0
+    assert stub_openai.request_count("stub-classify") == 1
 
 
 def test_a_step_lease_outlasts_the_routers_deadline(stub_triage_router: Any) -> None:
@@ -265,3 +268,85 @@ def test_steps_run_concurrently_on_the_critical_path(
     assert steps["draft_customer_reply"].started_at >= steps["urgency_detection"].finished_at
     span = max(s.finished_at for s in steps.values()) - min(s.started_at for s in steps.values())
     assert span.total_seconds() < 1.1  # two calls deep (~0.6 s), not four (1.2 s)
+
+
+def _interrupt(ticket: Ticket, *names: str) -> None:
+    """What a worker SIGKILLed mid-call leaves behind: steps running under a lease that ran out."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from triage.pipeline.steps import steps_ensure
+
+    steps_ensure(ticket)
+    expired = timezone.now() - timedelta(minutes=5)
+    TriageStep.objects.filter(ticket=ticket, is_current=True, task_name__in=names).update(
+        status=TriageStep.Status.RUNNING, started_at=expired, lease_expires_at=expired
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.TRIAGING, triage_runs=1)
+
+
+def test_a_step_interrupted_mid_call_is_not_asked_again_and_the_ticket_needs_attention(
+    stub_triage_router: Any, stub_openai: StubOpenAI
+) -> None:
+    ticket = _submit(stub_triage_router)
+    _interrupt(ticket, "draft_customer_reply")
+
+    triage_ticket(ticket_id=ticket.pk)
+
+    ticket.refresh_from_db()
+    steps = _steps(ticket)
+    # the crashed run's reply call may have been billed: it is not paid for a second time
+    assert stub_openai.request_count("stub-reply-premium") == 0
+    assert steps["draft_customer_reply"].status == "failed" and steps["draft_customer_reply"].degraded
+    assert "interrupted" in steps["draft_customer_reply"].error
+    # every other step ran, and the ticket is not "failed": an agent re-runs the one step
+    assert {n: s.status for n, s in steps.items() if n != "draft_customer_reply"} == {
+        "classify_ticket": "done",
+        "urgency_detection": "done",
+        "escalate_complex_issue": "done",
+    }
+    assert ticket.status == Ticket.Status.NEEDS_ATTENTION
+    assert "draft_customer_reply was interrupted" in ticket.attention_reason
+
+    ticket_retriage(ticket=ticket, step="draft_customer_reply")
+    triage_ticket(ticket_id=ticket.pk)
+
+    ticket.refresh_from_db()
+    assert _steps(ticket)["draft_customer_reply"].status == "done"
+    assert stub_openai.request_count("stub-reply-premium") == 1
+    assert ticket.status == Ticket.Status.TRIAGED
+
+
+def test_an_interrupted_urgency_step_defaults_to_3_for_the_steps_after_it(
+    stub_triage_router: Any, stub_openai: StubOpenAI
+) -> None:
+    ticket = _submit(stub_triage_router)
+    _interrupt(ticket, "urgency_detection")
+
+    triage_ticket(ticket_id=ticket.pk)
+
+    ticket.refresh_from_db()
+    steps = _steps(ticket)
+    assert stub_openai.request_count("stub-urgency") == 0
+    assert steps["urgency_detection"].result["score"] == 3
+    # urgency 3 is below the threshold (4): the calm reply tier, no brief
+    assert steps["draft_customer_reply"].served_by == "stub-reply-cheap"
+    assert steps["escalate_complex_issue"].status == "skipped"
+    assert ticket.status == Ticket.Status.NEEDS_ATTENTION
+    assert "urgency_detection was interrupted" in ticket.attention_reason
+
+
+def test_reask_setting_pays_for_the_interrupted_call_again_and_completes_the_ticket(
+    stub_triage_router: Any, stub_openai: StubOpenAI, settings: Any
+) -> None:
+    settings.TRIAGE_REASK_INTERRUPTED_STEPS = True
+    ticket = _submit(stub_triage_router)
+    _interrupt(ticket, "draft_customer_reply")
+
+    triage_ticket(ticket_id=ticket.pk)
+
+    ticket.refresh_from_db()
+    assert stub_openai.request_count("stub-reply-premium") == 1
+    assert _steps(ticket)["draft_customer_reply"].status == "done"
+    assert ticket.status == Ticket.Status.TRIAGED

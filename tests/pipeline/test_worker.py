@@ -58,13 +58,22 @@ def test_ticket_wall_time_follows_the_critical_path(
         stub_openai.set_default(model, delayed(0.3, content))
     ticket = ticket_submit(router=stub_triage_router, subject="Outage", body="Everything is down.")
     _wait_for(ticket, SETTLED)
-    steps = list(ticket.steps.filter(is_current=True))
-    span = max(s.finished_at for s in steps) - min(s.started_at for s in steps)
+    steps = {s.task_name: s for s in ticket.steps.filter(is_current=True)}
     assert ticket.status == "triaged"
-    assert span.total_seconds() < 1.1, f"four 300 ms steps took {span.total_seconds():.2f}s: not concurrent"
+
+    def overlap(first: str, second: str) -> bool:
+        a, b = steps[first], steps[second]
+        return a.started_at < b.finished_at and b.started_at < a.finished_at
+
+    # two calls deep, not four: classification beside urgency, then reply beside the brief, and the
+    # second pair starts once urgency is known (timings from the step rows, not a wall-clock limit)
+    assert overlap("classify_ticket", "urgency_detection")
+    assert overlap("draft_customer_reply", "escalate_complex_issue")
+    assert steps["draft_customer_reply"].started_at >= steps["urgency_detection"].finished_at
+    assert steps["escalate_complex_issue"].started_at >= steps["urgency_detection"].finished_at
 
 
-def test_worker_killed_mid_ticket_finishes_after_restart_without_recalling_done_steps(
+def test_worker_killed_mid_ticket_finishes_after_restart_without_calling_any_step_twice(
     stub_triage_router: Any, stub_openai: StubOpenAI, live_worker: Any
 ) -> None:
     stub_openai.set_default("stub-reply-premium", delayed(1.2, '{"reply": "We are on it."}'))
@@ -86,10 +95,21 @@ def test_worker_killed_mid_ticket_finishes_after_restart_without_recalling_done_
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=past)
     assert tickets_sweep_stuck() == [ticket.pk]
     _wait_for(ticket, SETTLED)
-    assert ticket.status == "triaged", ticket.attention_reason
-    assert stub_openai.request_count("stub-classify") == 1
-    assert stub_openai.request_count("stub-urgency") == 1
-    assert ticket.steps.filter(is_current=True, status="done").count() == 4
+
+    # no step was called twice: not the finished ones, and not the two whose calls were in flight
+    # (they may have been billed); those two wait for an agent, so the ticket needs attention
+    assert [stub_openai.request_count(m) for m in ("stub-classify", "stub-urgency")] == [1, 1]
+    assert [stub_openai.request_count(m) for m in ("stub-reply-premium", "stub-brief")] == [1, 1]
+    assert ticket.status == "needs_attention", ticket.attention_reason
+    assert "draft_customer_reply was interrupted" in ticket.attention_reason
+    assert "escalate_complex_issue was interrupted" in ticket.attention_reason
+    steps = {s.task_name: s.status for s in ticket.steps.filter(is_current=True)}
+    assert steps == {
+        "classify_ticket": "done",
+        "urgency_detection": "done",
+        "draft_customer_reply": "failed",
+        "escalate_complex_issue": "failed",
+    }
 
 
 def test_triage_batch_prints_each_tickets_results_and_models(

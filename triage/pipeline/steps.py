@@ -69,6 +69,42 @@ def step_claim(step: TriageStep, *, deadline_seconds: float | None = None) -> bo
     return bool(claimed)
 
 
+INTERRUPTED_ERROR = (
+    "interrupted: the worker stopped while this step's model call was in flight. The call may have "
+    "been billed, so it was not asked again; re-run the step to try again."
+)
+
+
+def step_was_interrupted(step: TriageStep) -> bool:
+    """Whether the step was claimed by a run that died: running, with its lease run out (a lease is
+    always longer than the router's deadline, so a live run never looks like this)."""
+    return step.status == TriageStep.Status.RUNNING and (
+        step.lease_expires_at is None or step.lease_expires_at < timezone.now()
+    )
+
+
+def step_mark_interrupted(step: TriageStep, *, result: dict[str, Any] | None = None) -> bool:
+    """Settle a step whose run died mid-call as failed (degraded: the ticket needs attention, it did
+    not fail) instead of asking a model again: a call may have been in flight and billed, and a
+    re-run would pay for it twice. ``result`` is what later steps read instead (urgency's default).
+    False when another run settled or re-claimed it first."""
+    now = timezone.now()
+    marked = TriageStep.objects.filter(
+        Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True),
+        pk=step.pk,
+        status=TriageStep.Status.RUNNING,
+    ).update(
+        status=TriageStep.Status.FAILED,
+        result=result,
+        degraded=True,
+        error=INTERRUPTED_ERROR,
+        finished_at=now,
+        lease_expires_at=None,
+    )
+    step.refresh_from_db()
+    return bool(marked)
+
+
 def step_complete(
     step: TriageStep,
     *,

@@ -19,11 +19,14 @@ from django.utils import timezone
 from triage.models import LLMModel, Provider, Ticket, TriageStep
 from triage.pipeline.steps import (
     FINISHED,
+    INTERRUPTED_ERROR,
     step_claim,
     step_complete,
     step_fail,
     step_lease,
+    step_mark_interrupted,
     step_skip,
+    step_was_interrupted,
     steps_ensure,
     steps_held,
     steps_reset,
@@ -134,8 +137,17 @@ def ticket_start(ticket_id: int) -> Ticket | None:
 def step_run(
     ticket: Ticket, step: TriageStep, prompts: dict[str, str], *, urgency: int | None = None
 ) -> TriageStep:
-    """Run one step unless it is finished; wait out another worker's live lease instead of racing it."""
+    """Run one step unless it is finished; wait out another worker's live lease instead of racing it.
+
+    A step whose run died mid-call is settled as interrupted, not asked again (it may have been
+    billed), unless ``TRIAGE_REASK_INTERRUPTED_STEPS`` says to pay for a second call.
+    """
     while step.status not in FINISHED:
+        if step_was_interrupted(step) and not settings.TRIAGE_REASK_INTERRUPTED_STEPS:
+            fallback = dict(DEFAULT_URGENCY) if step.task_name == URGENCY else None
+            if step_mark_interrupted(step, result=fallback):
+                log.warning("ticket %s: step %s was interrupted mid-call; not asked again", ticket.pk, step.pk)
+            continue
         if step_claim(step, deadline_seconds=float(ticket.router.request_deadline_seconds)):
             _step_execute(ticket, step, prompts.get(step.task_name, ""), urgency=urgency)
             break
@@ -207,7 +219,12 @@ def ticket_settle(ticket: Ticket) -> None:
     unfinished = [s.task_name for s in steps if s.status not in FINISHED]
     if unfinished:
         return  # another run is still on it
-    failed = [s for s in steps if s.status == TriageStep.Status.FAILED and s.task_name != URGENCY]
+    # urgency's failure and an interrupted step are degraded (the ticket needs attention), not failed
+    failed = [
+        s
+        for s in steps
+        if s.status == TriageStep.Status.FAILED and s.task_name != URGENCY and not s.degraded
+    ]
     degraded = [s for s in steps if s.degraded]
     if failed:
         status = Ticket.Status.FAILED
@@ -233,6 +250,11 @@ def ticket_settle(ticket: Ticket) -> None:
 
 
 def _degraded_reason(step: TriageStep) -> str:
+    if step.error == INTERRUPTED_ERROR:
+        return (
+            f"{step.task_name} was interrupted by a worker crash mid-call and not asked again "
+            "(it may have been billed); re-run the step"
+        )
     if step.task_name == URGENCY and step.status == TriageStep.Status.FAILED:
         return "urgency could not be scored by any model; defaulted to 3"
     return f"{step.task_name}: configured models failed, answered by the local fallback {step.served_by}"
