@@ -146,7 +146,7 @@ def step_run(
         if step_was_interrupted(step) and not settings.TRIAGE_REASK_INTERRUPTED_STEPS:
             fallback = dict(DEFAULT_URGENCY) if step.task_name == URGENCY else None
             if step_mark_interrupted(step, result=fallback):
-                log.warning("ticket %s: step %s was interrupted mid-call; not asked again", ticket.pk, step.pk)
+                log.warning("ticket %s: step %s interrupted mid-call; not asked again", ticket.pk, step.pk)
             continue
         if step_claim(step, deadline_seconds=float(ticket.router.request_deadline_seconds)):
             _step_execute(ticket, step, prompts.get(step.task_name, ""), urgency=urgency)
