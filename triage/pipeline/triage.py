@@ -221,9 +221,7 @@ def ticket_settle(ticket: Ticket) -> None:
         return  # another run is still on it
     # urgency's failure and an interrupted step are degraded (the ticket needs attention), not failed
     failed = [
-        s
-        for s in steps
-        if s.status == TriageStep.Status.FAILED and s.task_name != URGENCY and not s.degraded
+        s for s in steps if s.status == TriageStep.Status.FAILED and s.task_name != URGENCY and not s.degraded
     ]
     degraded = [s for s in steps if s.degraded]
     if failed:
