@@ -26,9 +26,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from triage.models import FallbackEntry, LLMModel, PoolEntry, Provider, Router, RouterTask
-from triage.routing.mirror import mirror_write
-
-CONFIG_VERSION_KEY = "routing:config-version"
+from triage.routing.mirror import CONFIG_VERSION_KEY, mirror_write
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,10 @@ without Redis), not refreshed lately (the thread stops refreshing after ``IDLE_S
 request, and a request wakes it), or doesn't hold every key the request needs (a router it hasn't
 seen yet). Affinity pins are per conversation and always read from the cache.
 
+When the shared cache loses its data (Redis restarted without persistence), the mirror notices the
+configuration version is gone and puts back the breaker and latency records it last saw, unless
+another process wrote them first: open breakers stay open instead of every model looking healthy.
+
 Thread and timing come from the standard library: Redis keyspace notifications or pub/sub would
 push changes instead, but need server configuration and a listening connection per process for a
 state that changes a few times a minute.
@@ -35,6 +39,8 @@ from django.core.cache import cache
 logger = logging.getLogger(__name__)
 
 IDLE_SECONDS = 5.0  # no request for this long: stop refreshing until the next one
+RESEED_TTL = 3600  # restored records live as long as fresh ones (breaker.HEALTH_TTL)
+CONFIG_VERSION_KEY = "routing:config-version"  # the routing configuration's version (config.py)
 
 
 class StateMirror:
@@ -82,6 +88,8 @@ class StateMirror:
             keys = list(self._keys)
         started = time.monotonic()
         fetched = cache.get_many(keys) if keys else {}
+        if self._values.get(CONFIG_VERSION_KEY) is not None and CONFIG_VERSION_KEY not in fetched:
+            fetched = self._reseed(fetched)
         with self._lock:
             fresh = dict(fetched)
             for key, written in self._written_at.items():
@@ -90,6 +98,22 @@ class StateMirror:
             self._values = fresh
             self._written_at = {k: t for k, t in self._written_at.items() if t >= started}
             self._refreshed_at = started
+
+    def _reseed(self, fetched: dict[str, Any]) -> dict[str, Any]:
+        """The shared cache lost its data (the version key never expires, and it is gone: a Redis
+        restart without persistence, a flush). Put back the breaker and latency records this process
+        last saw, where no other process has written since (``add`` never overwrites), so open
+        breakers stay open instead of every model looking healthy at once."""
+        values = dict(self._values)
+        restored = 0
+        for key, value in values.items():
+            if key == CONFIG_VERSION_KEY or key in fetched:
+                continue
+            if cache.add(key, value, timeout=RESEED_TTL):
+                restored += 1
+        logger.warning("routing state mirror: shared cache was emptied; restored %d records", restored)
+        merged = cache.get_many(list(self._keys))
+        return merged
 
     def _run(self) -> None:
         while True:
