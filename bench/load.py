@@ -1,6 +1,6 @@
 """Load: tickets submitted through the API under gunicorn at a fixed rate while a worker triages them.
 
-    .venv/bin/python bench/load.py [--rate 50] [--seconds 120] [--concurrency 64] [--web-workers 2]
+    .venv/bin/python bench/load.py [--rate 50] [--seconds 120] [--worker-processes 2] [--concurrency 16]
 
 Uses its own redis-server on --redis-port (default 6392; never the system Redis) and its own
 PostgreSQL database (--database, default triage_load: created if missing, its tables emptied). The
@@ -125,13 +125,23 @@ def main() -> int:
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=32,
+        default=16,
         help="worker threads per process (each holds a database connection; TRIAGE_STEP_THREADS adds more)",
     )
     parser.add_argument(
         "--lease", type=int, default=150, help="TRIAGE_STEP_LEASE_SECONDS (the sweeper re-enqueues after 2)"
     )
-    parser.add_argument("--worker-processes", type=int, default=1, help="Celery worker processes")
+    parser.add_argument(
+        "--worker-processes", type=int, default=2, help="Celery worker processes (one per core)"
+    )
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="nice value of the workers: on one shared machine the API keeps the CPU it needs to take "
+        "tickets at the offered rate while the workers work through the backlog (in production they "
+        "run on their own cores); 0 lets them compete",
+    )
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers (4 threads each)")
     parser.add_argument("--clients", type=int, default=16, help="client connections")
     parser.add_argument("--settle-timeout", type=float, default=900.0)
@@ -174,11 +184,13 @@ def main() -> int:
     say(
         f"load: {total} tickets at {args.rate:g}/s for {args.seconds:g}s through POST /api/tickets "
         f"(gunicorn {args.web_workers}x4 threads, {args.clients} client connections); stub {args.delay * 1000:.0f} "
-        f"ms/call; worker {args.worker_processes} process(es) x {args.concurrency} threads; load average {loadavg()}"
+        f"ms/call; worker {args.worker_processes} process(es) x {args.concurrency} threads at nice "
+        f"{args.worker_nice}; load average {loadavg()}"
     )
     server = _gunicorn(args.port, args.web_workers)
     workers = [
-        Worker(args.concurrency, "load-worker.log", name=f"load{i}-") for i in range(args.worker_processes)
+        Worker(args.concurrency, "load-worker.log", name=f"load{i}-", nice=args.worker_nice)
+        for i in range(args.worker_processes)
     ]
     log_path = workers[0].log_path
     log_offset = log_path.stat().st_size if log_path.exists() else 0

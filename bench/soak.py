@@ -147,8 +147,9 @@ def setup_router(stub_url: str, *, timeout: float, name: str = "soak-router", wi
 
 # --- the worker -------------------------------------------------------------------------------------------
 class Worker:
-    def __init__(self, concurrency: int, log_name: str, *, name: str = "soak") -> None:
+    def __init__(self, concurrency: int, log_name: str, *, name: str = "soak", nice: int = 0) -> None:
         self.concurrency = concurrency
+        self.nice = nice
         self.name = name
         self.log_path = ROOT / "var" / log_name
         self.log_path.parent.mkdir(exist_ok=True)
@@ -162,6 +163,7 @@ class Worker:
              "--concurrency", str(self.concurrency), "--loglevel", "WARNING", "--without-gossip",
              "--without-mingle", "--without-heartbeat", "-n", f"{self.name}{self.starts}@%h"],
             cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: os.nice(self.nice)) if self.nice else None,  # noqa: PLW1509 - no threads yet
         )  # fmt: skip
         self.starts += 1
 
