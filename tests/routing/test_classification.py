@@ -150,6 +150,20 @@ def test_labeled_set_has_enough_realistic_queries():
     assert len({row["query"].lower() for row in rows}) == len(rows)
 
 
+def test_the_held_out_set_is_separate_and_labeled_with_preset_tasks():
+    holdout = DATA.with_name("support_bot_queries_holdout.jsonl")
+    rows = [json.loads(line) for line in holdout.read_text().splitlines() if line.strip()]
+    tuned = {json.loads(line)["query"].lower() for line in DATA.read_text().splitlines() if line.strip()}
+    assert len(rows) >= 40 and sum(1 for row in rows if row["task"] is None) >= 10
+    assert not {row["query"].lower() for row in rows} & tuned  # never the same query as the tuned set
+    assert {row["task"] for row in rows} == {
+        None,
+        "general_faq",
+        "billing_support",
+        "technical_troubleshooting",
+    }
+
+
 def test_tfidf_accuracy_on_the_labeled_set_does_not_regress():
     # measured 85% (bench/classification.py); a floor below it, to catch regressions only
     assert _labeled_accuracy("tfidf") >= 0.75
