@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, OperationalError, connections, transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
 
 from triage.models import ModelCall
 
@@ -191,7 +191,7 @@ class AuditWriter:
                 # e.g. a row naming a ticket deleted meanwhile: keep every other row of the batch
                 self._write_one_by_one(batch)
                 return
-            except (OperationalError, DatabaseError):
+            except DatabaseError:  # the database away (OperationalError) or refusing for a while
                 connections[ModelCall.objects.db].close()  # reconnect on the next try
                 if time.monotonic() >= give_up:
                     raise
