@@ -1,7 +1,8 @@
 """Task-classification accuracy, fallback precision and latency per encoder.
 
 Scores the labeled support-bot queries in tests/data/support_bot_queries.jsonl (and, separately,
-the held-out set support_bot_queries_holdout.jsonl, never used for tuning) against the
+the held-out set support_bot_queries_holdout.jsonl and the blind set
+support_bot_queries_blind2.jsonl, see below) against the
 preset ``support-bot-router`` tasks (descriptions + example utterances from triage/presets.py)
 at that router's confidence threshold, for every encoder installed here. Prints figures; asserts
 nothing. No database or network needed.
@@ -38,8 +39,13 @@ from triage.routing.config import TaskSpec  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "support_bot_queries.jsonl"
 # Written later, without looking at any classifier's output on them, after the preset task texts
-# had been reworded while looking at the misses on DATA: the honest figure for unseen wording.
+# had been reworded while looking at the misses on DATA. On 2026-11-28 its misses were looked at
+# too (while choosing to split task descriptions into items and adding example utterances), so it
+# is no longer unseen: BLIND2 is.
 HOLDOUT = ROOT / "tests" / "data" / "support_bot_queries_holdout.jsonl"
+# Written by a separate helper session that saw neither the other sets nor the task texts, and
+# never read by whoever tunes the classifier: the honest figure for unseen wording.
+BLIND2 = ROOT / "tests" / "data" / "support_bot_queries_blind2.jsonl"
 ROUTER = "support-bot-router"
 
 
@@ -160,7 +166,6 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list the misclassified queries")
     args = parser.parse_args()
     queries = load_queries()
-    holdout = load_queries(HOLDOUT)
     on_topic = sum(1 for _, t in queries if t is not None)
     print(
         f"{len(queries)} labeled queries ({on_topic} on-topic, "
@@ -186,14 +191,19 @@ def main() -> None:
         )
         if args.misses:
             print("\n".join(figures["misses"]))  # type: ignore[arg-type]
-        unseen = evaluate(encoder, args.threshold, holdout)
-        print(
-            f"{'':7s} held-out set ({len(holdout)} queries written blind, never tuned on): task accuracy "
-            f"{unseen['accuracy']:.1%}  fallback precision {unseen['fallback_precision']:.1%} "
-            f"(recall {unseen['fallback_recall']:.1%})"
-        )
-        if args.misses:
-            print("\n".join(unseen["misses"]))  # type: ignore[arg-type]
+        for label, path in (
+            ("held-out set 1 (written blind, misses looked at since)", HOLDOUT),
+            ("blind set 2 (never seen by the tuner)", BLIND2),
+        ):
+            extra = load_queries(path)
+            unseen = evaluate(encoder, args.threshold, extra)
+            print(
+                f"{'':7s} {label}, {len(extra)} queries: task accuracy {unseen['accuracy']:.1%}  "
+                f"fallback precision {unseen['fallback_precision']:.1%} "
+                f"(recall {unseen['fallback_recall']:.1%})"
+            )
+            if args.misses and path != BLIND2:  # listing BLIND2's misses would make it seen
+                print("\n".join(unseen["misses"]))  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.fixtures import TaskSpec
 from triage.routing import route
-from triage.routing.classifier import classifier_build, minilm_available
+from triage.routing.classifier import classifier_build, description_phrases
 from triage.routing.config import TaskSpec as FrozenTask
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "support_bot_queries.jsonl"
@@ -22,6 +22,12 @@ BILLING = TaskSpec(
         "Why is my invoice higher than last month?",
         "I cancelled but you still billed me",
     ],
+)
+BILLING_WITH_LIST = TaskSpec(
+    pool=["billing-model"],
+    description="Billing disputes and charges that need care: double charges, unexpected invoices, "
+    "refunds, renewals, cancellations, credits, tax and VAT on invoices, coupons.",
+    utterances=["I was charged twice for my subscription this month"],
 )
 TECH = TaskSpec(
     pool=["tech-model"],
@@ -165,12 +171,49 @@ def test_the_held_out_set_is_separate_and_labeled_with_preset_tasks():
 
 
 def test_tfidf_accuracy_on_the_labeled_set_does_not_regress():
-    # measured 85% (bench/classification.py); a floor below it, to catch regressions only
-    assert _labeled_accuracy("tfidf") >= 0.75
+    # measured 97.1% (bench/classification.py); a floor below it, to catch regressions only
+    assert _labeled_accuracy("tfidf") >= 0.9
+
+
+def test_the_blind_set_is_separate_from_the_others_and_labeled_with_preset_tasks():
+    blind = DATA.with_name("support_bot_queries_blind2.jsonl")
+    rows = [json.loads(line) for line in blind.read_text().splitlines() if line.strip()]
+    others = {
+        json.loads(line)["query"].lower()
+        for path in (DATA, DATA.with_name("support_bot_queries_holdout.jsonl"))
+        for line in path.read_text().splitlines()
+        if line.strip()
+    }
+    assert len(rows) >= 60 and sum(1 for row in rows if row["task"] is None) >= 16
+    assert not {row["query"].lower() for row in rows} & others
+    assert {row["task"] for row in rows} == {
+        None,
+        "general_faq",
+        "billing_support",
+        "technical_troubleshooting",
+    }
+
+
+def test_a_task_description_written_as_a_list_gives_one_example_per_item():
+    assert description_phrases("Billing disputes: double charges, refunds of a charge and promo codes.") == [
+        "Billing disputes",
+        "double charges",
+        "refunds of a charge",
+        "promo codes",
+    ]
+
+
+def test_a_short_request_matching_one_item_of_a_long_description_finds_its_task():
+    # the billing description lists "coupons" among many items; no utterance mentions them (without
+    # the items as examples this request scored 0.21 and went to the fallbacks)
+    classifier = classifier_build(
+        [frozen("billing", BILLING_WITH_LIST, 1), frozen("tech", TECH, 2)], threshold=0.35, encoder="tfidf"
+    )
+
+    assert classifier.classify(user("my coupon didn't work")).task == "billing"
 
 
 @pytest.mark.embeddings
-@pytest.mark.skipif(not minilm_available(), reason="needs requirements-embeddings.txt")
 def test_minilm_encoder_classifies_offline():
     classifier = classifier_build(
         [frozen("billing", BILLING, 1), frozen("tech", TECH, 2)], threshold=0.35, encoder="minilm"
@@ -182,13 +225,11 @@ def test_minilm_encoder_classifies_offline():
 
 
 @pytest.mark.embeddings
-@pytest.mark.skipif(not minilm_available(), reason="needs requirements-embeddings.txt")
 def test_minilm_accuracy_on_the_labeled_set_reaches_the_target():
     assert _labeled_accuracy("minilm") >= 0.88
 
 
 @pytest.mark.embeddings
-@pytest.mark.skipif(not minilm_available(), reason="needs requirements-embeddings.txt")
 @pytest.mark.django_db
 def test_router_can_choose_the_minilm_encoder(router, stub_openai):
     router.classifier_encoder = "minilm"

