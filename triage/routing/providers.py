@@ -141,20 +141,33 @@ class Request:
     max_tokens: int | None = None
 
 
-def _create_args(model: ModelSpec, request: Request, timeout: float) -> dict[str, Any]:
-    args: dict[str, Any] = {"model": model.slug, "messages": list(request.messages), "timeout": timeout}
+def _request_body(model: ModelSpec, request: Request) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": model.slug, "messages": list(request.messages)}
     if request.json_mode and model.supports_json_mode:
-        args["response_format"] = {"type": "json_object"}
+        body["response_format"] = {"type": "json_object"}
     if request.max_tokens:
-        args["max_tokens"] = request.max_tokens
-    return args
+        body["max_tokens"] = request.max_tokens
+    return body
+
+
+# Calls go through the SDK client's generic ``post`` (its documented way to reach any endpoint)
+# rather than ``chat.completions.create``: the same request, response types, errors and streaming,
+# without ``create``'s recursive walk of every parameter against the SDK's TypedDicts. Our bodies
+# are plain JSON built above (string messages, no dates or files), so that walk changes nothing,
+# and it cost 1.2 ms of CPU per call here (a third of the SDK's client-side time).
+_CHAT_PATH = "/chat/completions"
 
 
 def call_remote(model: ModelSpec, request: Request, *, api_key: str, timeout: float) -> ChatCompletion:
     """One non-streaming call; raises :class:`CallFailure`."""
     client = client_for(model, api_key)
     try:
-        completion = client.chat.completions.create(**_create_args(model, request, timeout))
+        completion = client.post(
+            _CHAT_PATH,
+            body=_request_body(model, request),
+            cast_to=ChatCompletion,
+            options={"timeout": timeout},
+        )
     except Exception as error:  # every failure kind becomes an outcome
         raise classify_error(error) from error
     if not isinstance(completion, ChatCompletion) or not completion.choices:
@@ -167,13 +180,18 @@ def stream_remote(
 ) -> Iterator[ChatCompletionChunk]:
     """Open a stream; the read timeout bounds the wait for each chunk (the first one included)."""
     client = client_for(model, api_key)
-    read_timeout = min(timeout, first_token_timeout)
-    args = _create_args(model, request, timeout)
-    args["timeout"] = httpx2.Timeout(timeout, read=read_timeout)
-    args["stream"] = True
-    args["stream_options"] = {"include_usage": True}
+    body = _request_body(model, request)
+    body["stream"] = True
+    body["stream_options"] = {"include_usage": True}
     try:
-        with client.chat.completions.create(**args) as stream:
+        with client.post(
+            _CHAT_PATH,
+            body=body,
+            cast_to=ChatCompletion,
+            options={"timeout": httpx2.Timeout(timeout, read=min(timeout, first_token_timeout))},
+            stream=True,
+            stream_cls=openai.Stream[ChatCompletionChunk],
+        ) as stream:
             yield from stream
     except CallFailure:
         raise
