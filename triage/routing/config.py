@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from triage.models import FallbackEntry, LLMModel, PoolEntry, Provider, Router, RouterTask
-from triage.routing.mirror import CONFIG_VERSION_KEY, mirror_write
+from triage.routing.mirror import CONFIG_VERSION_KEY, mirror_read, mirror_write
 
 
 @dataclass(frozen=True)
@@ -185,6 +185,14 @@ def snapshot_current() -> Snapshot:
     if snap is None:
         snap = snapshot_refresh(config_version_read())
     return snap
+
+
+def snapshot_fresh() -> Snapshot:
+    """The snapshot, rebuilt first when the shared version has moved (read through the state
+    mirror, so no cache round trip in steady state)."""
+    snapshot = snapshot_current()
+    version = mirror_read([CONFIG_VERSION_KEY]).get(CONFIG_VERSION_KEY) or config_version_read()
+    return snapshot if version == snapshot.version else snapshot_refresh(str(version))
 
 
 def snapshot_refresh(version: str | None) -> Snapshot:

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from triage.models import Router, Ticket
 from triage.pipeline.steps import steps_create
+from triage.routing.config import snapshot_fresh
 
 
 def validation_error_text(exc: ValidationError) -> str:
@@ -19,8 +20,13 @@ def validation_error_text(exc: ValidationError) -> str:
     return "; ".join(exc.messages)
 
 
-def default_router() -> Router:
-    return Router.objects.get(name=settings.TRIAGE_DEFAULT_ROUTER)
+def default_router_id() -> int:
+    """The default router's id, from the routing configuration snapshot (no query in steady state);
+    ``Router.DoesNotExist`` when there is no such router."""
+    spec = snapshot_fresh().routers_by_name.get(settings.TRIAGE_DEFAULT_ROUTER)
+    if spec is None:
+        return int(Router.objects.get(name=settings.TRIAGE_DEFAULT_ROUTER).pk)
+    return spec.id
 
 
 class IdempotencyConflict(Exception):
@@ -51,7 +57,7 @@ def ticket_submit(
         channel=channel,
         customer_tier=customer_tier,
         account_id=account_id.strip(),
-        router=router or default_router(),
+        router_id=router.pk if router is not None else default_router_id(),
         idempotency_key=idempotency_key or None,
         idempotency_fingerprint=idempotency_fingerprint,
     )
