@@ -115,7 +115,10 @@ def _measure(ids: list[int], *, delay: float, submitted: float) -> dict[str, flo
         assert ticket.triaged_at is not None
         walls.append((ticket.triaged_at - firsts[ticket.pk]).total_seconds())
     elapsed = (last_done.triaged_at - min(firsts.values())).total_seconds()
-    failed = Ticket.objects.filter(pk__in=ids).exclude(status="triaged").count()
+    not_triaged = Ticket.objects.filter(pk__in=ids).exclude(status="triaged")
+    failed = not_triaged.count()
+    for status, reason in not_triaged.values_list("status", "attention_reason")[:5]:
+        print(f"  not triaged: {status}: {reason}")
     critical = 2 * delay
     return {
         "tickets_per_s": tickets / elapsed,

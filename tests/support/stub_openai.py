@@ -209,6 +209,10 @@ class StubOpenAI:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a burst of new client connections (a worker's
+    # threads starting together) overflows it and some come back reset, which measures the stub
+    request_queue_size = 1024
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # clients hanging up mid-stream (a timeout, a closed stream) are part of the script
         import sys
