@@ -21,10 +21,10 @@ def mirrored(settings):
     """The mirror on, refreshing every 20 ms (production's default with Redis)."""
     settings.ROUTING_STATE_MIRROR_MS = 20
     yield
-    current = mirror._current
+    current = mirror._current.peek()
     if current is not None:
         current.forget()
-        mirror._current = None  # the next test builds its own (or none)
+    mirror._current.reset()  # the next test builds its own (or none)
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_requests_read_the_mirror_not_the_cache(router, stub_openai, mirrored, m
     reads = _count_cache_reads(monkeypatch)
     route(router, MESSAGES, task="t")  # the first request reads the cache and registers its keys
     assert reads
-    assert _until(lambda: mirror._current.read(reads[-1]) is not None)
+    assert _until(lambda: mirror._current.peek().read(reads[-1]) is not None)
     reads.clear()
 
     for _ in range(20):
@@ -123,8 +123,8 @@ def test_an_admin_edit_in_another_process_reaches_this_one(router, stub_openai, 
 def test_a_stale_mirror_is_not_trusted(router, stub_openai, mirrored, monkeypatch):
     stub_openai.set_default("flaky", answer("ok"))
     route(router, MESSAGES, task="t")
-    assert _until(lambda: mirror._current.read([]) is not None)
-    monkeypatch.setattr(mirror._current, "refresh", lambda: None)  # the refresher stalls
+    assert _until(lambda: mirror._current.peek().read([]) is not None)
+    monkeypatch.setattr(mirror._current.peek(), "refresh", lambda: None)  # the refresher stalls
     time.sleep(0.1)
     flaky = LLMModel.objects.get(slug="flaky")
     opened = breaker.breaker_record_failure(None, time.time(), outcome="rate_limited", retry_after=60)

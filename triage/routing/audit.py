@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import queue
 import threading
 import time
@@ -30,6 +29,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, transaction
 
 from triage.models import ModelCall
+from triage.routing.per_process import PerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +54,8 @@ def audit_record(rows: list[ModelCall]) -> None:
 
 def audit_flush(timeout: float = 10.0) -> bool:
     """Wait until every row queued in this process is in the database; False on timeout."""
-    writer = _current
-    return True if writer is None or writer.pid != os.getpid() else writer.flush(timeout)
+    writer = _current.peek()
+    return True if writer is None else writer.flush(timeout)
 
 
 def audit_insert(rows: list[ModelCall]) -> None:
@@ -117,7 +117,6 @@ class AuditWriter:
     """One daemon thread per process that inserts queued audit rows in batches."""
 
     def __init__(self) -> None:
-        self.pid = os.getpid()
         self._queue: queue.Queue[list[ModelCall]] = queue.Queue()
         self._waiting = 0  # rows queued or being written
         self._lock = threading.Lock()
@@ -210,20 +209,12 @@ class AuditWriter:
             logger.warning("audit writer: %d model-call rows rejected by the database", lost)
 
 
-_current: AuditWriter | None = None
-_current_lock = threading.Lock()
+_current: PerProcess[AuditWriter] = PerProcess()
 
 
 def _writer() -> AuditWriter:
     """This process's writer, started on first use (and again in a forked child)."""
-    global _current
-    writer = _current
-    if writer is None or writer.pid != os.getpid():
-        with _current_lock:
-            writer = _current
-            if writer is None or writer.pid != os.getpid():
-                writer = _current = AuditWriter()
-    return writer
+    return _current.get(AuditWriter)
 
 
 atexit.register(audit_flush)

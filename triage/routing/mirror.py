@@ -27,7 +27,6 @@ state that changes a few times a minute.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Mapping
@@ -35,6 +34,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+
+from triage.routing.per_process import PerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,6 @@ CONFIG_VERSION_KEY = "routing:config-version"  # the routing configuration's ver
 
 class StateMirror:
     def __init__(self, interval: float) -> None:
-        self.pid = os.getpid()
         self.interval = interval
         self._keys: set[str] = set()
         self._values: dict[str, Any] = {}
@@ -129,23 +129,15 @@ class StateMirror:
             time.sleep(self.interval)
 
 
-_current: StateMirror | None = None
-_current_lock = threading.Lock()
+_current: PerProcess[StateMirror] = PerProcess()
 
 
 def state_mirror() -> StateMirror | None:
     """This process's mirror, started on first use (and again in a forked child); None when off."""
-    global _current
     interval_ms = getattr(settings, "ROUTING_STATE_MIRROR_MS", 0)
     if interval_ms <= 0:
         return None
-    mirror = _current
-    if mirror is None or mirror.pid != os.getpid():
-        with _current_lock:
-            mirror = _current
-            if mirror is None or mirror.pid != os.getpid():
-                mirror = _current = StateMirror(interval_ms / 1000)
-    return mirror
+    return _current.get(lambda: StateMirror(interval_ms / 1000))
 
 
 def mirror_read(keys: list[str]) -> dict[str, Any]:
@@ -158,13 +150,13 @@ def mirror_read(keys: list[str]) -> dict[str, Any]:
 def mirror_write(values: Mapping[str, Any], *, timeout: float | None) -> None:
     """``cache.set_many`` that this process's requests also see at once."""
     cache.set_many(dict(values), timeout=timeout)
-    mirror = _current
-    if mirror is not None and mirror.pid == os.getpid():
+    mirror = _current.peek()
+    if mirror is not None:
         mirror.write(values)
 
 
 def mirror_forget() -> None:
     """Forget the mirrored state of this process (after the shared cache was cleared)."""
-    mirror = _current
+    mirror = _current.peek()
     if mirror is not None:
         mirror.forget()
