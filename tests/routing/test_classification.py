@@ -175,23 +175,22 @@ def test_tfidf_accuracy_on_the_labeled_set_does_not_regress():
     assert _labeled_accuracy("tfidf") >= 0.9
 
 
-def test_the_blind_set_is_separate_from_the_others_and_labeled_with_preset_tasks():
-    blind = DATA.with_name("support_bot_queries_blind2.jsonl")
+@pytest.mark.parametrize("name", ["support_bot_queries_blind2.jsonl", "support_bot_queries_blind3.jsonl"])
+def test_each_blind_set_is_separate_from_the_others_and_labeled_with_preset_tasks(name: str):
+    blind = DATA.with_name(name)
     rows = [json.loads(line) for line in blind.read_text().splitlines() if line.strip()]
     others = {
         json.loads(line)["query"].lower()
-        for path in (DATA, DATA.with_name("support_bot_queries_holdout.jsonl"))
+        for path in DATA.parent.glob("support_bot_queries*.jsonl")
+        if path != blind
         for line in path.read_text().splitlines()
         if line.strip()
     }
     assert len(rows) >= 60 and sum(1 for row in rows if row["task"] is None) >= 16
+    assert len({row["query"].lower() for row in rows}) == len(rows)
     assert not {row["query"].lower() for row in rows} & others
-    assert {row["task"] for row in rows} == {
-        None,
-        "general_faq",
-        "billing_support",
-        "technical_troubleshooting",
-    }
+    labels = {row["task"] for row in rows}
+    assert labels == {None, "general_faq", "billing_support", "technical_troubleshooting"}
 
 
 def test_a_task_description_written_as_a_list_gives_one_example_per_item():

@@ -4,6 +4,7 @@ unless asked to reset."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -83,7 +84,11 @@ def _load_router(spec: dict, models: dict, *, reset: bool, report: PresetReport)
     router, created = _upsert(
         Router,
         {"name": spec["name"]},
-        {"description": spec["description"], "escalation_threshold": spec["escalation_threshold"]},
+        {
+            "description": spec["description"],
+            "escalation_threshold": spec["escalation_threshold"],
+            "classifier_confidence_threshold": spec.get("classifier_confidence_threshold", Decimal("0.35")),
+        },
         reset=reset,
         label=f"router {spec['name']}",
         report=report,
