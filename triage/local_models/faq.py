@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from triage.local_models.inference import SparseTfidf
+from triage.once import built_once
 
 FAQ_FILE = Path(__file__).resolve().parent / "data" / "faq.json"
 MIN_SIMILARITY = 0.45
@@ -78,14 +78,6 @@ def load_faq(path: Path | None = None) -> list[FaqEntry]:
     ]
 
 
-_index: FaqIndex | None = None
-_lock = threading.Lock()
-
-
+@built_once
 def faq_index() -> FaqIndex:
-    global _index
-    if _index is None:
-        with _lock:
-            if _index is None:
-                _index = FaqIndex(load_faq())
-    return _index
+    return FaqIndex(load_faq())

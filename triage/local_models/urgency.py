@@ -22,7 +22,6 @@ signal seen, so an agent can check it against the ticket.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +30,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from triage.local_models.registry import Message
 from triage.local_models.store import trained_models, urgency_input
 from triage.local_models.text import STEP_SIGNALS, Signals, detect_signals, ticket_from_messages
+from triage.once import built_once
 from triage.ticket_text import TicketText
 
 TASK = "urgency_detection"
@@ -39,21 +39,14 @@ DOMAIN_NEUTRAL_WORDS = ("po",)
 SENTIMENT_HEAD = 400
 SENTIMENT_TAIL = 200
 
-_analyzer: SentimentIntensityAnalyzer | None = None
-_analyzer_lock = threading.Lock()
 
-
+@built_once
 def _sentiment_analyzer() -> SentimentIntensityAnalyzer:
-    global _analyzer
-    if _analyzer is None:
-        with _analyzer_lock:
-            if _analyzer is None:
-                analyzer = SentimentIntensityAnalyzer()
-                # Support-ticket words VADER reads as slang: "PO" is a purchase order, not "pissed off".
-                for word in DOMAIN_NEUTRAL_WORDS:
-                    analyzer.lexicon.pop(word, None)
-                _analyzer = analyzer
-    return _analyzer
+    analyzer = SentimentIntensityAnalyzer()
+    # Support-ticket words VADER reads as slang: "PO" is a purchase order, not "pissed off".
+    for word in DOMAIN_NEUTRAL_WORDS:
+        analyzer.lexicon.pop(word, None)
+    return analyzer
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ brief; classification runs beside urgency. Safe to run twice for the same ticket
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
@@ -17,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from triage.models import LLMModel, Provider, Ticket, TriageStep
+from triage.once import PerProcess
 from triage.pipeline.steps import (
     FINISHED,
     INTERRUPTED_ERROR,
@@ -72,21 +72,16 @@ def triage_ticket(*, ticket_id: int) -> None:
     ticket_settle(ticket)
 
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+_pool: PerProcess[ThreadPoolExecutor] = PerProcess()
 
 
 def step_pool() -> ThreadPoolExecutor:
-    """One pool per process for the steps that run beside the ticket's own thread. Its threads live
-    on, so their database and cache connections are reused instead of opened for every ticket."""
-    global _pool
-    if _pool is None:
-        with _pool_lock:
-            if _pool is None:
-                _pool = ThreadPoolExecutor(
-                    max_workers=settings.TRIAGE_STEP_THREADS, thread_name_prefix="triage-step"
-                )
-    return _pool
+    """One pool per process (a forked child starts its own) for the steps that run beside the
+    ticket's own thread. Its threads live on, so their database and cache connections are reused
+    instead of opened for every ticket."""
+    return _pool.get(
+        lambda: ThreadPoolExecutor(max_workers=settings.TRIAGE_STEP_THREADS, thread_name_prefix="triage-step")
+    )
 
 
 def _in_thread(func: Any, *args: Any, **kwargs: Any) -> Any:

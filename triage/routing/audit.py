@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, transaction
 
 from triage.models import ModelCall
-from triage.routing.per_process import PerProcess
+from triage.once import PerProcess
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-from triage.routing.per_process import PerProcess
+from triage.once import PerProcess
 
 logger = logging.getLogger(__name__)
 

