@@ -70,6 +70,9 @@ def test_support_bot_router_tasks_have_precise_descriptions_and_examples(presets
         "llama3.3-70b-instruct",
         "local/support-bot",
     ]
+    # its threshold comes from the preset (cross-validated), the other router keeps the default
+    assert router.classifier_confidence_threshold == Decimal("0.25")
+    assert Router.objects.get(name="triage-router").classifier_confidence_threshold == Decimal("0.35")
 
 
 def test_every_router_ends_with_a_local_model(presets: None) -> None:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 from ninja.security import HttpBearer
@@ -23,7 +21,7 @@ from ninja.security import HttpBearer
 from triage.api.errors import ApiError
 from triage.models import ApiKey
 from triage.models.apikeys import KEY_PREFIX
-from triage.routing.mirror import mirror_read, mirror_write
+from triage.routing.mirror import version_bump, version_read
 
 WINDOW_SECONDS = 60
 KEYS_VERSION_KEY = "apikeys:version"
@@ -33,22 +31,9 @@ _known: dict[str, tuple[str, ApiKey]] = {}  # lookup prefix -> (keys version, ac
 _known_lock = threading.Lock()
 
 
-def api_keys_version() -> str:
-    version = mirror_read([KEYS_VERSION_KEY]).get(KEYS_VERSION_KEY)
-    if version is None:  # first start, or the cache was flushed
-        cache.add(KEYS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-        version = cache.get(KEYS_VERSION_KEY)
-    return str(version)
-
-
 def api_keys_bump_version(**_: Any) -> None:
-    """Every process forgets the keys it remembers (now, and again once the change commits)."""
-    _set_new_keys_version()
-    transaction.on_commit(_set_new_keys_version)
-
-
-def _set_new_keys_version() -> None:
-    mirror_write({KEYS_VERSION_KEY: uuid.uuid4().hex}, timeout=None)
+    """Every process forgets the keys it remembers."""
+    version_bump(KEYS_VERSION_KEY)
 
 
 def connect_signals() -> None:
@@ -61,7 +46,7 @@ def api_key_lookup(raw_key: str) -> ApiKey | None:
     if not raw_key.startswith(KEY_PREFIX):
         return None
     lookup = raw_key[: len(KEY_PREFIX) + 8]
-    version = api_keys_version()
+    version = version_read(KEYS_VERSION_KEY, mirrored=True)
     known = _known.get(lookup)
     if known is not None and known[0] == version:
         key: ApiKey | None = known[1]

@@ -16,17 +16,14 @@ This module never calls a model and never writes routing rows.
 from __future__ import annotations
 
 import threading
-import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from triage.models import FallbackEntry, LLMModel, PoolEntry, Provider, Router, RouterTask
-from triage.routing.mirror import CONFIG_VERSION_KEY, mirror_read, mirror_write
+from triage.routing.mirror import CONFIG_VERSION_KEY, version_bump, version_read
 
 
 @dataclass(frozen=True)
@@ -191,7 +188,7 @@ def snapshot_fresh() -> Snapshot:
     """The snapshot, rebuilt first when the shared version has moved (read through the state
     mirror, so no cache round trip in steady state)."""
     snapshot = snapshot_current()
-    version = mirror_read([CONFIG_VERSION_KEY]).get(CONFIG_VERSION_KEY) or config_version_read()
+    version = version_read(CONFIG_VERSION_KEY, mirrored=True)
     return snapshot if version == snapshot.version else snapshot_refresh(str(version))
 
 
@@ -209,25 +206,12 @@ def snapshot_refresh(version: str | None) -> Snapshot:
 
 def config_version_read() -> str:
     """The shared version, created when the cache has none (first start, or after a flush)."""
-    version = cache.get(CONFIG_VERSION_KEY)
-    if version is None:
-        cache.add(CONFIG_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-        version = cache.get(CONFIG_VERSION_KEY)
-    return str(version)
+    return version_read(CONFIG_VERSION_KEY)
 
 
 def config_bump_version(**_: Any) -> None:
-    """Make every process rebuild its snapshot on its next request.
-
-    Bumped at once (this process, inside the transaction, sees its own edit) and again on commit,
-    so a process that rebuilt between the two from not-yet-committed data can't keep it.
-    """
-    _set_new_version()
-    transaction.on_commit(_set_new_version)
-
-
-def _set_new_version() -> None:
-    mirror_write({CONFIG_VERSION_KEY: uuid.uuid4().hex}, timeout=None)
+    """Make every process rebuild its snapshot on its next request."""
+    version_bump(CONFIG_VERSION_KEY)
 
 
 _ROUTING_MODELS = (Provider, LLMModel, Router, RouterTask, PoolEntry, FallbackEntry)

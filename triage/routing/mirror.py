@@ -29,11 +29,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
 from triage.once import PerProcess
 
@@ -153,6 +155,28 @@ def mirror_write(values: Mapping[str, Any], *, timeout: float | None) -> None:
     mirror = _current.peek()
     if mirror is not None:
         mirror.write(values)
+
+
+# --- shared versions: "something changed, rebuild what you derived from it" -------------------------
+def version_read(key: str, *, mirrored: bool = False) -> str:
+    """The shared version at ``key`` (``mirrored``: through this process's mirror, no round trip in
+    steady state), created when the cache has none (first start, or after a flush)."""
+    version = mirror_read([key]).get(key) if mirrored else cache.get(key)
+    if version is None:
+        cache.add(key, uuid.uuid4().hex, timeout=None)
+        version = cache.get(key)
+    return str(version)
+
+
+def version_bump(key: str) -> None:
+    """A new version at ``key``, at once (this process, inside its transaction, sees its own edit)
+    and again on commit (so a process that rebuilt in between from uncommitted data can't keep it)."""
+
+    def bump() -> None:
+        mirror_write({key: uuid.uuid4().hex}, timeout=None)
+
+    bump()
+    transaction.on_commit(bump)
 
 
 def mirror_forget() -> None:
