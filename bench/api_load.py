@@ -36,10 +36,10 @@ STUB_KEY_ENV = "BENCH_STUB_KEY"
 os.environ[STUB_KEY_ENV] = "bench-key"
 
 WRK_SCRIPT = """
-wrk.method = "POST"
+wrk.method = "%(method)s"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer %(key)s"
-wrk.body = [[%(body)s]]
+%(body)s
 done = function(summary, latency, requests)
   local errors = summary.errors
   io.write(string.format("RESULT %%d %%d %%d %%f %%f %%f %%f\\n", summary.requests, errors.status,
@@ -49,9 +49,13 @@ end
 """
 
 
-def _wrk(url: str, *, key: str, body: dict[str, Any], seconds: int, connections: int) -> dict[str, float]:
+def _wrk(
+    url: str, *, key: str, body: dict[str, Any] | None, seconds: int, connections: int
+) -> dict[str, float]:
+    """POST ``body`` (GET when it is None) from ``connections`` clients for ``seconds``."""
+    lua_body = f"wrk.body = [[{json.dumps(body)}]]" if body is not None else ""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT % {"key": key, "body": json.dumps(body)})
+        script.write(WRK_SCRIPT % {"key": key, "body": lua_body, "method": "GET" if body is None else "POST"})
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
         capture_output=True,
@@ -72,7 +76,7 @@ def _wrk(url: str, *, key: str, body: dict[str, Any], seconds: int, connections:
     }
 
 
-def _gunicorn(port: int, workers: int) -> subprocess.Popen[bytes]:
+def _gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DEBUG": "0",
@@ -90,7 +94,7 @@ def _gunicorn(port: int, workers: int) -> subprocess.Popen[bytes]:
             "--workers",
             str(workers),
             "--threads",
-            "4",
+            str(threads),
             "--worker-class",
             "gthread",
             "--log-level",
@@ -140,6 +144,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--port", type=int, default=8787)
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -159,9 +164,12 @@ def main() -> int:
     stub.record_requests = False
     stub.set_default("bench-direct", answer("We are open 9-5 UTC."))
     key = _setup(stub.base_url)
-    server = _gunicorn(args.port, args.workers)
+    server = _gunicorn(args.port, args.workers, args.threads)
     base = f"http://127.0.0.1:{args.port}"
     try:
+        # the first answer comes from one worker while the others may still be importing Django:
+        # warm every worker up before measuring
+        _wrk(f"{base}/healthz", key=key, body=None, seconds=5, connections=args.connections)
         prefix = f"load-{uuid.uuid4().hex[:8]}"
         tickets = _wrk(
             f"{base}/api/tickets",
@@ -173,12 +181,20 @@ def main() -> int:
         acknowledged = int(tickets["requests"] - tickets["non_2xx"] - tickets["socket_errors"])
         stored = Ticket.objects.filter(subject=f"{prefix} outage").count()
         print(
-            f"POST /api/tickets, {args.connections} clients, {args.seconds}s, gunicorn {args.workers}x4 threads: "
+            f"POST /api/tickets, {args.connections} clients, {args.seconds}s, gunicorn {args.workers}x{args.threads} threads: "
             f"{tickets['rps']:.0f} req/s; p50 {tickets['p50']:.1f} ms, p95 {tickets['p95']:.1f} ms, "
             f"p99 {tickets['p99']:.1f} ms; acknowledged {acknowledged}, stored {stored} "
             f"({'none lost' if stored >= acknowledged else f'{acknowledged - stored} LOST'}; "
             f"{max(0, stored - acknowledged)} more were in flight when wrk stopped), "
             f"non-2xx {tickets['non_2xx']:.0f}"
+        )
+
+        # the same server answering its cheapest request: the ceiling of this machine + gunicorn
+        # setup, next to which the ticket figure above can be read
+        ceiling = _wrk(f"{base}/healthz", key=key, body=None, seconds=5, connections=args.connections)
+        print(
+            f"GET /healthz on the same server (no database, no broker): {ceiling['rps']:.0f} req/s, "
+            f"p50 {ceiling['p50']:.1f} ms"
         )
 
         chat = {

@@ -42,3 +42,32 @@ def test_it_behaves_as_djangos_backend():
     assert cache.add("test-a", 3, 30) is False
     cache.delete_many(["test-reused-client", "test-a", "test-b"])
     assert cache.get("test-a") is None
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs Redis (REDIS_URL), as in CI")
+def test_incr_is_one_round_trip_and_keeps_djangos_behaviour():
+    cache = ReusedClientRedisCache(REDIS_URL, {"OPTIONS": {}})
+    cache.delete("test-counter")
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr("test-counter")
+    assert cache.get("test-counter") is None  # a missing key is not created by incr
+
+    cache.set("test-counter", 1, 30)
+    client = cache._cache.get_client(write=True)
+    sent: list[tuple[object, ...]] = []
+    real_execute = client.execute_command
+
+    def counting(*args: object, **options: object) -> object:
+        sent.append(args)
+        return real_execute(*args, **options)
+
+    client.execute_command = counting
+    try:
+        assert cache.incr("test-counter") == 2
+        assert cache.incr("test-counter", 5) == 7
+    finally:
+        del client.execute_command
+    assert len(sent) == 2  # one command per incr, not EXISTS + INCRBY
+    assert cache.get("test-counter") == 7
+    assert 0 < client.ttl(cache.make_and_validate_key("test-counter")) <= 30  # its expiry is kept
+    cache.delete("test-counter")

@@ -69,7 +69,7 @@ def rate_limit_check(key: ApiKey) -> None:
     window = int(now // WINDOW_SECONDS)
     counter = f"ratelimit:{key.pk}:{window}"
     try:
-        used = cache.incr(counter)  # one round trip once the window's counter exists
+        used = cache.incr(counter)  # on Redis one round trip (triage_site/redis_cache.py)
     except ValueError:  # the window's first request (or another request is creating it)
         used = 1 if cache.add(counter, 1, timeout=WINDOW_SECONDS * 2) else cache.incr(counter)
     if used > limit:
