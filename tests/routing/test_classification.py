@@ -175,7 +175,14 @@ def test_tfidf_accuracy_on_the_labeled_set_does_not_regress():
     assert _labeled_accuracy("tfidf") >= 0.9
 
 
-@pytest.mark.parametrize("name", ["support_bot_queries_blind2.jsonl", "support_bot_queries_blind3.jsonl"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "support_bot_queries_blind2.jsonl",
+        "support_bot_queries_blind3.jsonl",
+        "support_bot_queries_blind4.jsonl",
+    ],
+)
 def test_each_blind_set_is_separate_from_the_others_and_labeled_with_preset_tasks(name: str):
     blind = DATA.with_name(name)
     rows = [json.loads(line) for line in blind.read_text().splitlines() if line.strip()]
