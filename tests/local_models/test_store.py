@@ -174,3 +174,31 @@ def test_changed_feature_code_retrains(
     edited.write_text(store.FEATURE_CODE[1].read_text() + "\n# a signal pattern changed\n")
     monkeypatch.setattr(store, "FEATURE_CODE", (store.FEATURE_CODE[0], edited))
     assert store.load_or_train(small_data, tmp_path / "cache").fresh
+
+
+def test_a_starting_worker_loads_the_local_models_before_its_first_task(fresh_process: None) -> None:
+    from celery import signals
+
+    import triage_site.celery  # noqa: F401 - connects the worker's start-up handler
+
+    assert store._loaded is None
+    signals.celeryd_after_setup.send(sender="test@host", instance=None, conf=None)
+    # loaded (here: trained on the small set) before any task, not inside the first ticket's step
+    assert store._loaded is not None
+    assert list((Path(store.cache_dir())).glob("local-models-*.joblib"))
+
+
+def test_a_failed_warm_up_does_not_stop_the_worker(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from triage.local_models import builtin
+    from triage_site.celery import warm_local_models
+
+    def broken() -> NoReturn:
+        raise OSError("cache directory not writable")
+
+    monkeypatch.setattr(builtin, "local_models_warm", broken)
+    with caplog.at_level("WARNING", logger="triage_site.celery"):
+        warm_local_models()  # returns: the first real call loads the models or says why not
+    assert "local models: warm-up failed" in caplog.text
+    assert "cache directory not writable" in caplog.text
