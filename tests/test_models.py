@@ -112,3 +112,22 @@ def test_ticket_subject_and_body_limits() -> None:
     with pytest.raises(ValidationError) as info:
         Ticket(subject="s" * 201, body="x" * (64 * 1024 + 1), router=router).full_clean()
     assert {"subject", "body"} <= set(info.value.message_dict)
+
+
+def test_every_model_change_has_its_migration() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    try:
+        call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
+    except SystemExit:  # --check exits non-zero when a migration is missing
+        pytest.fail(f"models changed without a migration (run manage.py makemigrations):\n{out.getvalue()}")
+    assert "No changes detected" in out.getvalue()
+
+
+def test_a_tickets_steps_are_read_without_joining_the_ticket_table() -> None:
+    sql = str(Ticket(pk=1).steps.filter(is_current=True).query)
+    assert "JOIN" not in sql  # the default ordering is by the ticket id column, not the relation
+    assert sql.endswith('ORDER BY "triage_triagestep"."ticket_id" DESC, "triage_triagestep"."id" ASC')

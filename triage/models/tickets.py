@@ -98,7 +98,9 @@ class TriageStep(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["ticket", "id"]
+        # "-ticket_id", not "-ticket": ordering by the relation would follow Ticket's own ordering and
+        # join triage_ticket into every query of steps (the worker runs several per ticket)
+        ordering = ["-ticket_id", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["ticket", "task_name"],
