@@ -169,6 +169,24 @@ def test_local_last_resort_after_real_failures_needs_attention(
     assert "classify_ticket" in ticket.attention_reason and "local/test-echo" in ticket.attention_reason
 
 
+def test_settling_reads_the_steps_once_and_writes_the_ticket_once(
+    stub_triage_router: Any, stub_openai: StubOpenAI, django_assert_num_queries: Any
+) -> None:
+    from triage.pipeline.triage import ticket_settle
+
+    stub_openai.set_default("stub-classify", server_error(503))  # classification fails outright
+    ticket = _submit(stub_triage_router)
+    triage_ticket(ticket_id=ticket.pk)
+    Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.TRIAGING)
+
+    with django_assert_num_queries(2):  # no deferred field of a step is loaded on its own
+        ticket_settle(ticket)
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.FAILED
+    assert ticket.attention_reason.startswith("classify_ticket could not be served")
+    assert ticket.urgency_score == 5 and ticket.escalated
+
+
 def test_a_second_run_never_calls_finished_steps_again(
     stub_triage_router: Any, stub_openai: StubOpenAI
 ) -> None:
