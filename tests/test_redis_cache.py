@@ -70,4 +70,6 @@ def test_incr_is_one_round_trip_and_keeps_djangos_behaviour():
     assert len(sent) == 2  # one command per incr, not EXISTS + INCRBY
     assert cache.get("test-counter") == 7
     assert 0 < client.ttl(cache.make_and_validate_key("test-counter")) <= 30  # its expiry is kept
+    client.script_flush()  # as after a Redis restart: the script is loaded again, the count goes on
+    assert cache.incr("test-counter") == 8
     cache.delete("test-counter")

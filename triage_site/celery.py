@@ -7,6 +7,7 @@ from typing import Any
 from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
+logger = logging.getLogger(__name__)
 
 app = Celery("triage_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -23,6 +24,6 @@ def warm_local_models(**_: Any) -> None:
     try:
         seconds = local_models_warm()
     except Exception:
-        logging.getLogger(__name__).warning("local models: warm-up failed", exc_info=True)
+        logger.warning("local models: warm-up failed", exc_info=True)
         return
-    logging.getLogger(__name__).info("local models loaded in %.0f ms", seconds * 1000)
+    logger.info("local models loaded in %.0f ms", seconds * 1000)

@@ -30,14 +30,14 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, Any] = {}
-        self._incr_scripts: dict[int, Any] = {}
+        self._incr_script: Any = None  # redis-py Script: the text and its SHA, usable with any client
 
     def incr(self, key: Any, delta: int) -> Any:
         client = self.get_client(key, write=True)
-        script = self._incr_scripts.get(id(client))
-        if script is None:
-            script = self._incr_scripts[id(client)] = client.register_script(INCR_EXISTING)
-        value = script(keys=[key], args=[delta])  # EVALSHA; redis-py loads the script when Redis lacks it
+        if self._incr_script is None:
+            self._incr_script = client.register_script(INCR_EXISTING)
+        # EVALSHA; redis-py loads the script first when this server lacks it (new, or restarted)
+        value = self._incr_script(keys=[key], args=[delta], client=client)
         if value is None:
             raise ValueError(f"Key '{key}' not found.")
         return value

@@ -179,7 +179,7 @@ def test_settling_reads_the_steps_once_and_writes_the_ticket_once(
     triage_ticket(ticket_id=ticket.pk)
     Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.TRIAGING)
 
-    with django_assert_num_queries(2):  # no deferred field of a step is loaded on its own
+    with django_assert_num_queries(2):  # one read of the current steps, one update of the ticket
         ticket_settle(ticket)
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.FAILED
