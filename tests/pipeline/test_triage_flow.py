@@ -169,7 +169,7 @@ def test_local_last_resort_after_real_failures_needs_attention(
     assert "classify_ticket" in ticket.attention_reason and "local/test-echo" in ticket.attention_reason
 
 
-def test_settling_reads_the_steps_once_and_writes_the_ticket_once(
+def test_settling_reads_no_step_back_and_writes_the_ticket_once(
     stub_triage_router: Any, stub_openai: StubOpenAI, django_assert_num_queries: Any
 ) -> None:
     from triage.pipeline.triage import ticket_settle
@@ -178,13 +178,33 @@ def test_settling_reads_the_steps_once_and_writes_the_ticket_once(
     ticket = _submit(stub_triage_router)
     triage_ticket(ticket_id=ticket.pk)
     Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.TRIAGING)
+    steps = list(ticket.steps.filter(is_current=True))
 
-    with django_assert_num_queries(2):  # one read of the current steps, one update of the ticket
-        ticket_settle(ticket)
+    with django_assert_num_queries(1):  # the run's own step objects; one conditional update
+        ticket_settle(ticket, steps)
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.FAILED
     assert ticket.attention_reason.startswith("classify_ticket could not be served")
     assert ticket.urgency_score == 5 and ticket.escalated
+
+
+def test_a_run_does_not_settle_a_ticket_re_triaged_meanwhile(
+    stub_triage_router: Any, stub_openai: StubOpenAI, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A re-triage asked while a run settles adds pending steps: the old run's results must not
+    mark the ticket triaged; the run the re-triage started settles it."""
+    from triage.pipeline.triage import ticket_retriage, ticket_settle
+
+    ticket = _submit(stub_triage_router)
+    triage_ticket(ticket_id=ticket.pk)
+    old_steps = list(ticket.steps.filter(is_current=True))
+    ticket.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=False):  # the new run is not started here
+        ticket_retriage(ticket=ticket, step="draft_customer_reply")
+
+    ticket_settle(ticket, old_steps)
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.QUEUED
 
 
 def test_a_second_run_never_calls_finished_steps_again(

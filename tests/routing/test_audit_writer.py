@@ -136,3 +136,38 @@ def test_writer_off_writes_each_request_inline(router, stub_openai, settings):
     route(router, MESSAGES, task="t")
 
     assert ModelCall.objects.filter(outcome="ok").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_waits_for_the_rows_queued_before_it_not_for_later_ones(router, monkeypatch):
+    """A worker's ticket waits for its own rows before it settles; rows other tickets keep queueing
+    (a busy worker never has an empty queue) must not hold it up."""
+    writer = audit._writer()
+    flush_asked = threading.Event()
+
+    class Hurry(threading.Event):
+        def set(self) -> None:  # a flush sets it once it has taken its target
+            super().set()
+            flush_asked.set()
+
+    monkeypatch.setattr(writer, "_hurry", Hurry())
+    release_late = threading.Event()
+    real_insert = audit.audit_insert
+
+    def insert(rows):
+        if any(row.model_slug == "late" for row in rows):
+            release_late.wait(10)  # another ticket's rows, slow to write
+        else:
+            flush_asked.wait(10)
+            audit.audit_record([_row(router, model_slug="late")])  # queued after the flush began
+        real_insert(rows)
+
+    monkeypatch.setattr(audit, "audit_insert", insert)
+    audit.audit_record([_row(router, model_slug="early")])
+    try:
+        assert audit_flush(timeout=5) is True
+        assert list(ModelCall.objects.values_list("model_slug", flat=True)) == ["early"]
+    finally:
+        release_late.set()
+    assert audit_flush(timeout=5) is True
+    assert sorted(ModelCall.objects.values_list("model_slug", flat=True)) == ["early", "late"]

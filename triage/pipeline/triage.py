@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from triage.models import LLMModel, Provider, Ticket, TriageStep
@@ -69,7 +69,7 @@ def triage_ticket(*, ticket_id: int) -> None:
         step_skip(steps[BRIEF], reason=reason)
     _wait(classify, reply)
     audit_flush()  # a settled ticket's model-call rows are in the database (stats, ticket page)
-    ticket_settle(ticket)
+    ticket_settle(ticket, list(steps.values()))
 
 
 _pool: PerProcess[ThreadPoolExecutor] = PerProcess()
@@ -208,12 +208,13 @@ def served_by_last_resort_after_failures(result: RouteResult) -> bool:
     return LLMModel.objects.filter(slug=result.served_by, provider__kind=Provider.Kind.LOCAL).exists()
 
 
-def ticket_settle(ticket: Ticket) -> None:
-    """Set the final status from the current steps, with the reason shown to agents."""
-    steps = list(ticket.steps.filter(is_current=True))
-    unfinished = [s.task_name for s in steps if s.status not in FINISHED]
-    if unfinished:
-        return  # another run is still on it
+def ticket_settle(ticket: Ticket, steps: list[TriageStep]) -> None:
+    """Set the final status from the ticket's current steps, with the reason shown to agents.
+
+    ``steps`` are this run's step objects, every one finished (run here, or waited for while another
+    run held it, then re-read), so nothing is read back. The update applies only while no current
+    step is unfinished: after a re-triage asked meanwhile, the run it started settles the ticket.
+    """
     # urgency's failure and an interrupted step are degraded (the ticket needs attention), not failed
     failed = [
         s for s in steps if s.status == TriageStep.Status.FAILED and s.task_name != URGENCY and not s.degraded
@@ -231,14 +232,20 @@ def ticket_settle(ticket: Ticket) -> None:
     category = (by_name[CLASSIFY].result or {}).get("category", "") if CLASSIFY in by_name else ""
     urgency = (by_name[URGENCY].result or {}).get("score") if URGENCY in by_name else None
     escalated = BRIEF in by_name and by_name[BRIEF].status == TriageStep.Status.DONE
-    Ticket.objects.filter(pk=ticket.pk).update(
+    now = timezone.now()
+    unfinished = TriageStep.objects.filter(
+        ticket_id=OuterRef("pk"),
+        is_current=True,
+        status__in=[TriageStep.Status.PENDING, TriageStep.Status.RUNNING],
+    )
+    Ticket.objects.filter(~Exists(unfinished), pk=ticket.pk).update(
         status=status,
         attention_reason=reason,
         category=category or "",
         urgency_score=urgency,
         escalated=escalated,
-        triaged_at=timezone.now(),
-        updated_at=timezone.now(),
+        triaged_at=now,
+        updated_at=now,
     )
 
 

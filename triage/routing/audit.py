@@ -53,7 +53,8 @@ def audit_record(rows: list[ModelCall]) -> None:
 
 
 def audit_flush(timeout: float = 10.0) -> bool:
-    """Wait until every row queued in this process is in the database; False on timeout."""
+    """Wait until every row queued in this process so far is in the database; False on timeout.
+    Rows other threads queue meanwhile don't hold it up."""
     writer = _current.peek()
     return True if writer is None else writer.flush(timeout)
 
@@ -118,7 +119,8 @@ class AuditWriter:
 
     def __init__(self) -> None:
         self._queue: queue.Queue[list[ModelCall]] = queue.Queue()
-        self._waiting = 0  # rows queued or being written
+        self._queued = 0  # rows ever queued; the queue is filled in this order
+        self._done = 0  # rows ever written (or given up on), in queue order
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._hurry = threading.Event()  # a flush is waiting: write now, don't linger
@@ -127,18 +129,22 @@ class AuditWriter:
 
     def submit(self, rows: list[ModelCall]) -> bool:
         with self._lock:
-            if self._waiting + len(rows) > QUEUE_MAX:
+            if self._queued - self._done + len(rows) > QUEUE_MAX:  # rows queued or being written
                 return False
-            self._waiting += len(rows)
-        self._queue.put(rows)
+            self._queued += len(rows)
+            self._queue.put(rows)  # under the lock: queue order is the order counted in _queued
         return True
 
     def flush(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
+        with self._lock:
+            target = self._queued
+        if self._done >= target:
+            return True
         self._hurry.set()
         self._queue.put([])  # wakes a lingering writer
         with self._idle:
-            while self._waiting:
+            while self._done < target:
                 left = deadline - time.monotonic()
                 if left <= 0 or not self._thread.is_alive():
                     return False
@@ -175,9 +181,8 @@ class AuditWriter:
                 logger.exception("audit writer: %d model-call rows not written", len(batch))
             finally:
                 with self._idle:
-                    self._waiting -= len(batch)
-                    if not self._waiting:
-                        self._idle.notify_all()
+                    self._done += len(batch)
+                    self._idle.notify_all()
 
     def _write(self, batch: list[ModelCall]) -> None:
         give_up = time.monotonic() + RETRY_SECONDS
