@@ -25,7 +25,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import database_reset, ensure_database, percentile  # noqa: E402 - after the path is set
+from bench.common import cpu_seconds, database_reset, ensure_database, percentile  # noqa: E402 - after the path is set
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
 # production settings: DEBUG would make Django keep every query in memory and slow all of it down
@@ -37,7 +37,20 @@ STUB_KEY_ENV = "BENCH_STUB_KEY"
 os.environ[STUB_KEY_ENV] = "bench-key"
 
 
-def _setup(stub_url: str) -> Any:
+# what each task's model answers: urgency 5 with escalation risk, so every ticket runs all four steps
+STUB_ANSWERS = {
+    "bench-classify_ticket": json.dumps({"category": "bug", "confidence": 0.9}),
+    "bench-urgency_detection": json.dumps(
+        {"score": 5, "sentiment": "angry", "escalation_risk": True, "reason": "outage"}
+    ),
+    "bench-draft_customer_reply": json.dumps({"reply": "We are on it and will update you shortly."}),
+    "bench-escalate_complex_issue": json.dumps(
+        {"summary": "Outage for 200 users.", "next_steps": ["check gateway"]}
+    ),
+}
+
+
+def setup(stub_url: str) -> Any:
     from triage.models import LLMModel, PoolEntry, Provider, Router, RouterTask
 
     database_reset()
@@ -56,17 +69,19 @@ def _setup(stub_url: str) -> Any:
     return router
 
 
-def _start_workers(concurrency: int, processes: int) -> list[subprocess.Popen[bytes]]:
+def start_workers(
+    concurrency: int, processes: int, *, app: str = "triage_site", queue: str = "celery"
+) -> list[subprocess.Popen[bytes]]:
     """``processes`` worker processes sharing ``concurrency`` threads: one Python process is held
     to one core by the GIL, so a 2-core machine runs two (as you would scale worker replicas)."""
     per_process = max(1, concurrency // processes)
-    return [_start_worker(per_process, name=f"bench{i}") for i in range(processes)]
+    return [_start_worker(per_process, name=f"bench{i}", app=app, queue=queue) for i in range(processes)]
 
 
-def _start_worker(concurrency: int, *, name: str = "bench") -> subprocess.Popen[bytes]:
+def _start_worker(concurrency: int, *, name: str, app: str, queue: str) -> subprocess.Popen[bytes]:
     log = open(ROOT / "var" / "bench-worker.log", "ab")  # noqa: SIM115 - lives as long as the worker
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "triage_site", "worker", "--pool", "threads",
+        [sys.executable, "-m", "celery", "-A", app, "worker", "--pool", "threads", "--queues", queue,
          "--concurrency", str(concurrency), "--loglevel", "INFO", "--without-gossip", "--without-mingle",
          "--hostname", f"{name}@%h"],
         cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
@@ -74,7 +89,9 @@ def _start_worker(concurrency: int, *, name: str = "bench") -> subprocess.Popen[
     return worker
 
 
-def _run(router: Any, *, tickets: int, delay: float, concurrency: int, processes: int) -> dict[str, float]:
+def _run(
+    router: Any, *, tickets: int, delay: float, concurrency: int, processes: int, stub_pid: int
+) -> dict[str, float]:
     """Submit every ticket first, then start the worker: the figures measure the worker alone."""
     from triage.models import Ticket
     from triage.services.tickets import ticket_submit
@@ -86,9 +103,10 @@ def _run(router: Any, *, tickets: int, delay: float, concurrency: int, processes
         for i in range(tickets)
     ]
     submitted = time.perf_counter() - started
-    workers = _start_workers(concurrency, processes)
+    workers = start_workers(concurrency, processes)
     try:
-        return _measure(ids, delay=delay, submitted=submitted)
+        pids = {"worker": [worker.pid for worker in workers], "stub": [stub_pid]}
+        return measure(ids, delay=delay, submitted=submitted, pids=pids)
     finally:
         for worker in workers:
             worker.terminate()
@@ -96,12 +114,16 @@ def _run(router: Any, *, tickets: int, delay: float, concurrency: int, processes
             worker.wait(timeout=60)
 
 
-def _measure(ids: list[int], *, delay: float, submitted: float) -> dict[str, float]:
+def measure(
+    ids: list[int], *, delay: float, submitted: float, pids: dict[str, list[int]]
+) -> dict[str, float]:
     from triage.models import Ticket, TriageStep
 
     tickets = len(ids)
     settled = ("triaged", "needs_attention", "failed")
-    while Ticket.objects.filter(pk__in=ids, status__in=settled).count() < tickets:
+    readings: list[tuple[int, dict[str, float]]] = []  # (tickets settled, CPU seconds so far)
+    while (done := Ticket.objects.filter(pk__in=ids, status__in=settled).count()) < tickets:
+        readings.append((done, cpu_seconds(pids)))
         time.sleep(0.2)
     last_done = Ticket.objects.filter(pk__in=ids).order_by("-triaged_at").first()
     assert last_done and last_done.triaged_at
@@ -120,7 +142,7 @@ def _measure(ids: list[int], *, delay: float, submitted: float) -> dict[str, flo
     for status, reason in not_triaged.values_list("status", "attention_reason")[:5]:
         print(f"  not triaged: {status}: {reason}")
     critical = 2 * delay
-    return {
+    return _cpu_per_ticket(readings) | {
         "tickets_per_s": tickets / elapsed,
         "submit_s": submitted,
         "wall_p50_ms": 1000 * statistics.median(walls),
@@ -129,6 +151,35 @@ def _measure(ids: list[int], *, delay: float, submitted: float) -> dict[str, flo
         "submit_per_s": tickets / submitted,
         "not_triaged": failed,
     }
+
+
+def _cpu_per_ticket(readings: list[tuple[int, dict[str, float]]]) -> dict[str, float]:
+    """CPU milliseconds per ticket of each process group, in the steady middle of the run (from 10%
+    to 90% of the tickets settled), so the workers' start-up and the tail's idle threads don't count."""
+    if not readings or not readings[0][1]:
+        return {}
+    total = readings[-1][0] or 1
+    middle = [r for r in readings if 0.1 * total <= r[0] <= 0.9 * total] or readings
+    (first_done, first), (last_done, last) = middle[0], middle[-1]
+    settled = last_done - first_done
+    if settled <= 0:
+        return {}
+    return {f"cpu_ms_{group}": 1000 * (last[group] - first.get(group, 0.0)) / settled for group in last}
+
+
+def cpu_line(figures: dict[str, float]) -> str:
+    parts = {
+        key.removeprefix("cpu_ms_"): value for key, value in figures.items() if key.startswith("cpu_ms_")
+    }
+    if not parts:
+        return ""
+    total = sum(parts.values())
+    cores = os.cpu_count() or 1
+    listed = ", ".join(f"{name} {ms:.1f}" for name, ms in sorted(parts.items(), key=lambda p: -p[1]))
+    return (
+        f"  CPU per ticket (steady middle of the run): {listed}; in all {total:.1f} ms "
+        f"(so {cores} cores could settle at most {1000 * cores / total:.0f} tickets/s)"
+    )
 
 
 def main() -> int:
@@ -149,14 +200,6 @@ def main() -> int:
     from tests.support.stub_openai import delayed
     from triage_site.celery import app
 
-    urgency = {"score": 5, "sentiment": "angry", "escalation_risk": True, "reason": "outage"}
-    brief = {"summary": "Outage for 200 users.", "next_steps": ["check gateway"]}
-    contents = {
-        "bench-classify_ticket": json.dumps({"category": "bug", "confidence": 0.9}),
-        "bench-urgency_detection": json.dumps(urgency),
-        "bench-draft_customer_reply": json.dumps({"reply": "We are on it and will update you shortly."}),
-        "bench-escalate_complex_issue": json.dumps(brief),
-    }
     print(f"pipeline bench: {args.tickets} tickets, worker concurrency {args.concurrency} "
           f"in {args.processes} processes, "
           f"backends: {'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite'} + "
@@ -166,9 +209,9 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        stub = StubProcess({slug: delayed(delay, content) for slug, content in contents.items()})
+        stub = StubProcess({slug: delayed(delay, content) for slug, content in STUB_ANSWERS.items()})
         try:
-            router = _setup(stub.base_url)
+            router = setup(stub.base_url)
             app.control.purge()
             figures = _run(
                 router,
@@ -176,6 +219,7 @@ def main() -> int:
                 delay=delay,
                 concurrency=args.concurrency,
                 processes=args.processes,
+                stub_pid=stub.pid,
             )
         finally:
             stub.stop()
@@ -186,6 +230,8 @@ def main() -> int:
             f"(submitted beforehand at {figures['submit_per_s']:.0f}/s); "
             f"not triaged: {figures['not_triaged']:.0f}"
         )
+        if line := cpu_line(figures):
+            print(line)
     return 0
 
 

@@ -33,6 +33,10 @@ class StubProcess:
         stub.stop()
         os._exit(0)
 
+    @property
+    def pid(self) -> int:
+        return int(self._process.pid or 0)
+
     def stop(self) -> None:
         self._stop.set()
         self._process.join(timeout=10)

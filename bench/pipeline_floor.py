@@ -1,0 +1,154 @@
+"""The floor under bench/pipeline.py: the least any implementation of the pipeline issue has to do
+per ticket on this stack, with none of the product's own logic, measured the same way.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/triage_bench REDIS_URL=redis://127.0.0.1:6379/3 \\
+        .venv/bin/python bench/pipeline_floor.py [--tickets 1000] [--concurrency 32] [--delays 0,0.2]
+
+Per ticket, one Celery task (acks_late, prefetch 1, Redis broker, thread pool: the issue's
+settings) that marks the ticket triaging, runs the four calls in the pipeline's shape (classify
+beside urgency, then reply beside the brief) with one ``chat.completions.create`` each through the
+openai SDK, writes each step's claim and result with one ORM ``update()`` apiece, and marks the
+ticket triaged. No routing, no validation, no audit rows, no leases, no failover. Whatever
+bench/pipeline.py measures above this is the product's own overhead; what this measures is the
+stack's (Celery, the SDK, the ORM, PostgreSQL, Redis, the stub, on this machine's cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from celery import Celery  # noqa: E402 - after the path is set
+
+import bench.pipeline as pipeline  # noqa: E402 - sets the bench's environment defaults first
+
+QUEUE = "pipeline-floor"
+app = Celery("pipeline_floor")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_default_queue = QUEUE
+
+_pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="floor-step")
+_clients: dict[str, Any] = {}
+
+
+@app.task(name="bench.floor_ticket", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def floor_ticket(ticket_id: int, base_url: str) -> None:
+    from django.utils import timezone
+
+    from triage.models import Ticket
+
+    Ticket.objects.filter(pk=ticket_id).update(status=Ticket.Status.TRIAGING, updated_at=timezone.now())
+    classify = _pool.submit(_floor_step, ticket_id, "classify_ticket", base_url)
+    _floor_step(ticket_id, "urgency_detection", base_url)
+    reply = _pool.submit(_floor_step, ticket_id, "draft_customer_reply", base_url)
+    _floor_step(ticket_id, "escalate_complex_issue", base_url)
+    classify.result()
+    reply.result()
+    now = timezone.now()
+    Ticket.objects.filter(pk=ticket_id).update(status=Ticket.Status.TRIAGED, triaged_at=now, updated_at=now)
+
+
+def _floor_step(ticket_id: int, task: str, base_url: str) -> None:
+    import json
+
+    import openai
+    from django.utils import timezone
+
+    from triage.models import TriageStep
+
+    client = _clients.get(base_url)
+    if client is None:
+        client = _clients[base_url] = openai.OpenAI(base_url=base_url, api_key="bench-key", max_retries=0)
+    step = TriageStep.objects.filter(ticket_id=ticket_id, task_name=task, is_current=True)
+    step.update(status=TriageStep.Status.RUNNING, started_at=timezone.now())
+    response = client.chat.completions.create(
+        model=f"bench-{task}", messages=[{"role": "user", "content": "Dashboard down, 200 users blocked."}]
+    )
+    result = json.loads(response.choices[0].message.content or "{}")
+    step.update(status=TriageStep.Status.DONE, result=result, finished_at=timezone.now())
+
+
+def _run(
+    router: Any, *, tickets: int, delay: float, concurrency: int, processes: int, stub: Any
+) -> dict[str, float]:
+    from triage.models import Ticket, TriageStep
+    from triage.pipeline.subtasks import ALL_STEPS
+
+    Ticket.objects.all().delete()
+    started = time.perf_counter()
+    made = Ticket.objects.bulk_create(
+        Ticket(router=router, subject=f"Outage {i}", body="Dashboard down, 200 users blocked.")
+        for i in range(tickets)
+    )
+    TriageStep.objects.bulk_create(TriageStep(ticket=t, task_name=name) for t in made for name in ALL_STEPS)
+    ids = [t.pk for t in made]
+    for ticket_id in ids:
+        floor_ticket.delay(ticket_id, stub.base_url)
+    submitted = time.perf_counter() - started
+    workers = pipeline.start_workers(concurrency, processes, app="bench.pipeline_floor", queue=QUEUE)
+    try:
+        pids = {"worker": [worker.pid for worker in workers], "stub": [stub.pid]}
+        return pipeline.measure(ids, delay=delay, submitted=submitted, pids=pids)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=60)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tickets", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=32, help="threads in all, across processes")
+    parser.add_argument("--processes", type=int, default=2, help="worker processes (one per core)")
+    parser.add_argument("--delays", default="0,0.2", help="stub delays per call, seconds, comma-separated")
+    args = parser.parse_args()
+    pipeline.ensure_database()
+
+    import django
+
+    django.setup()
+    from django.db import connections
+
+    from bench.stub_process import StubProcess
+    from tests.support.stub_openai import delayed
+
+    print(f"pipeline floor: {args.tickets} tickets, worker concurrency {args.concurrency} in "
+          f"{args.processes} processes (no routing, validation, audit or leases)")  # fmt: skip
+    for delay in (float(d) for d in args.delays.split(",")):
+        connections.close_all()  # fork the stub while this process holds no database connection
+        stub = StubProcess({slug: delayed(delay, content) for slug, content in pipeline.STUB_ANSWERS.items()})
+        try:
+            router = pipeline.setup(stub.base_url)
+            app.control.purge()
+            figures = _run(
+                router,
+                tickets=args.tickets,
+                delay=delay,
+                concurrency=args.concurrency,
+                processes=args.processes,
+                stub=stub,
+            )
+        finally:
+            stub.stop()
+        print(
+            f"stub {delay * 1000:.0f} ms/call: {figures['tickets_per_s']:.1f} tickets/s; "
+            f"wall p50 {figures['wall_p50_ms']:.0f} ms, p95 {figures['wall_p95_ms']:.0f} ms; "
+            f"p95 / critical path ({2 * delay * 1000:.0f} ms) = {figures['ratio_p95']:.2f}"
+        )
+        if line := pipeline.cpu_line(figures):
+            print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
