@@ -68,8 +68,11 @@ def triage_ticket(*, ticket_id: int) -> None:
     else:
         step_skip(steps[BRIEF], reason=reason)
     _wait(classify, reply)
-    audit_flush()  # a settled ticket's model-call rows are in the database (stats, ticket page)
     ticket_settle(ticket, list(steps.values()))
+    # The model-call rows (the audit trail behind the stats) are written off the path; the task
+    # ends, and its worker slot frees, once this ticket's rows are in. The steps, which the ticket's
+    # page and API show, were written as each one ended, so settling doesn't wait for the rows.
+    audit_flush()
 
 
 _pool: PerProcess[ThreadPoolExecutor] = PerProcess()
