@@ -2,7 +2,7 @@
 
 Scores the labeled support-bot queries in tests/data/support_bot_queries.jsonl (and, separately,
 the held-out set support_bot_queries_holdout.jsonl and the blind sets
-support_bot_queries_blind2/3/4.jsonl, see below) against the
+support_bot_queries_blind2/3/4/5.jsonl, see below) against the
 preset ``support-bot-router`` tasks (descriptions + example utterances from triage/presets.py)
 at that router's confidence threshold, for every encoder installed here. Prints figures; asserts
 nothing. No database or network needed.
@@ -54,6 +54,14 @@ BLIND3 = ROOT / "tests" / "data" / "support_bot_queries_blind3.jsonl"
 # 100%) but accuracy fell by one query (83.3% -> 81.7%; 85.0% -> 83.3% before three off-topic rows
 # that repeated other sets verbatim were replaced), so they were not adopted.
 BLIND4 = ROOT / "tests" / "data" / "support_bot_queries_blind4.jsonl"
+# Written the same way on 2026-11-29 (by a helper session that opened no repository file) to judge
+# 60 more preset utterances written by another helper from presets.py alone. The rule, set before
+# either existed: adopt them only if TF-IDF accuracy and fallback precision on this set both hold or
+# improve. Two off-topic rows that repeated other sets verbatim were replaced (by a third helper)
+# before anything was scored. Scored once each: accuracy 86.7% -> 86.7%, fallback precision 100% ->
+# 100%, so they were adopted (elsewhere: precision 100% on every set, accuracy up on held-out 1 and
+# blind 2, down on the labeled set, its cross-validation and blind 4; see the 2026-11-29 issue note).
+BLIND5 = ROOT / "tests" / "data" / "support_bot_queries_blind5.jsonl"
 ROUTER = "support-bot-router"
 
 
@@ -204,6 +212,7 @@ def main() -> None:
             ("blind set 2 (never seen by the tuner)", BLIND2),
             ("blind set 3 (never seen by the tuner)", BLIND3),
             ("blind set 4 (never seen by the tuner)", BLIND4),
+            ("blind set 5 (never seen by the tuner)", BLIND5),
         ):
             extra = load_queries(path)
             unseen = evaluate(encoder, args.threshold, extra)

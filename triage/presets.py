@@ -165,8 +165,9 @@ ROUTERS = [
         "name": "support-bot-router",
         "description": "Customer support chat bot: FAQs, billing and technical troubleshooting.",
         "escalation_threshold": 4,
-        # chosen by 2-fold cross-validation on tests/data/support_bot_queries.jsonl (TF-IDF picks 0.2,
-        # MiniLM 0.1-0.3; bench/classification.py prints it) and checked once on a blind set
+        # chosen by 2-fold cross-validation on tests/data/support_bot_queries.jsonl (TF-IDF picked 0.2,
+        # MiniLM 0.1-0.3; bench/classification.py prints it) and checked once on a blind set; with the
+        # utterances added later the halves pick 0.1 and 0.3 (TF-IDF), 0.15 and 0.25 (MiniLM)
         "classifier_confidence_threshold": Decimal("0.25"),
         "fallbacks": ["llama3.3-70b-instruct", "local/support-bot"],
         "tasks": [
@@ -203,6 +204,33 @@ ROUTERS = [
                     "can I pay yearly instead of monthly",
                     "who do I contact for a sales question",
                     "how do I delete my account",
+                    # added later, written from the description alone; adopted on blind set 5 (bench/)
+                    "Is there phone support or is it chat and email only?",
+                    "do you take paypal",
+                    "Can I pay with Apple Pay or Google Pay?",
+                    "What's the difference between the Starter and Pro plans?",
+                    "i forgot my password and the reset link never arrived, where else can I request one?",
+                    "How do I turn on two-factor authentication for my login?",
+                    "Hi! Just signed up. How do I create an organization and invite my colleagues?",
+                    "What is your refund policy for annual subscriptions?",
+                    "Do you store customer data in the US or can I choose the region?",
+                    "Do you sell or share my personal data with third parties?",
+                    "Is the dashboard available in French?",
+                    "where in the control panel do I find my API tokens",
+                    "Does the Pro plan come with daily backups included?",
+                    "Are you available on weekends or public holidays?",
+                    (
+                        "Good afternoon, could you tell me whether you accept payment by SEPA bank "
+                        "transfer for European customers?"
+                    ),
+                    "how many team members can i have on the free tier",
+                    "Is there a status page where I can check for outages?",
+                    "Where can I change my notification and email preferences?",
+                    "Quick q - is there a limit on how many projects each plan allows?",
+                    (
+                        "do u have a privacy policy i can send to our legal team? they want to know how "
+                        "long you keep logs"
+                    ),
                 ],
             },
             {
@@ -238,6 +266,51 @@ ROUTERS = [
                     "refund last month, the service was down half the time",
                     "why does my bill show usage for GPUs we never started",
                     "the renewal charged the wrong card",
+                    # added later, written from the description alone; adopted on blind set 5 (bench/)
+                    (
+                        "You charged me the full monthly price right after my free trial ended even though "
+                        "I never added a card on purpose. I want that reversed."
+                    ),
+                    (
+                        "I upgraded mid-month and the prorated charge makes no sense, can someone break it "
+                        "down for me?"
+                    ),
+                    (
+                        "We got an email about a price increase. Will it apply to our current annual "
+                        "contract or only at renewal?"
+                    ),
+                    "My referral credit of $100 never showed up on my balance",
+                    "destroyed the droplet weeks ago but im still paying for its snapshots??",
+                    "We're a tax-exempt nonprofit, please remove the sales tax from our last three invoices",
+                    (
+                        "Our company is VAT-registered in Germany, the invoice should be reverse charge "
+                        "but you added 19%"
+                    ),
+                    "I was billed in USD instead of EUR and my bank hit me with a conversion fee",
+                    (
+                        "I accidentally clicked upgrade to Enterprise, please roll it back and refund the "
+                        "difference"
+                    ),
+                    "We removed five seats last week but the new invoice still charges for all of them",
+                    (
+                        "this is the third month in a row my bill jumped with no explanation. honestly "
+                        "considering leaving"
+                    ),
+                    "Can I switch from yearly to monthly billing without paying a penalty?",
+                    "My startup credits were supposed to last 12 months but they expired after 6",
+                    "there's a $49.99 charge from you on my amex and I don't even have an account",
+                    "Please downgrade us to the basic plan effective immediately and credit the unused days",
+                    "The load balancer was powered off all month, why am I being charged for it?",
+                    "I'm being charged for an add-on I cancelled in March",
+                    (
+                        "The annual renewal went through automatically without any reminder email. I need "
+                        "a refund for it."
+                    ),
+                    (
+                        "Coupon LAUNCH20 gave the discount on the first invoice only, it was supposed to "
+                        "be for 3 months"
+                    ),
+                    "my card got charged 4 times for the same invoice, what is going on",
                 ],
             },
             {
@@ -275,6 +348,45 @@ ROUTERS = [
                     "volume is full and the database went read-only",
                     "model returns garbage after I changed the tokenizer",
                     "private network between my droplets stopped working",
+                    # added later, written from the description alone; adopted on blind set 5 (bench/)
+                    "Pods are stuck in ImagePullBackOff pulling from our private registry",
+                    "kubectl says the PVC is Pending forever and my statefulset won't start",
+                    "Getting HTTP 429 Too Many Requests even though we're well under our rate limit",
+                    "The inference endpoint randomly returns 503 Service Unavailable under load",
+                    (
+                        "cert-manager won't issue the Let's Encrypt certificate for my ingress, challenge "
+                        "keeps failing"
+                    ),
+                    "Websocket connections drop after about 60 seconds behind the load balancer",
+                    "Connection refused on port 443 even though nginx is running",
+                    "Our two VPCs are peered but the instances can't ping each other",
+                    "The build hangs at 'npm run build' and eventually times out after an hour",
+                    "helm upgrade fails with 'timed out waiting for the condition'",
+                    "Pod stays Pending with '0/3 nodes are available: insufficient nvidia.com/gpu'",
+                    (
+                        "Training job dies with RuntimeError: CUDA error: out of memory halfway through "
+                        "the first epoch"
+                    ),
+                    "same prompt, temperature 0, and the model gives me different answers every time. why?",
+                    (
+                        "the api keeps throwing 500 internal server error on every POST since this "
+                        "morning, we're blocked"
+                    ),
+                    "Changed my nameservers two days ago and the site still isn't resolving",
+                    "NFS volume won't mount in the container, mount.nfs: access denied by server",
+                    (
+                        "docker push to the container registry fails with 'denied: requested access to the "
+                        "resource is denied'"
+                    ),
+                    "Browser says NET::ERR_CERT_COMMON_NAME_INVALID on our custom domain",
+                    (
+                        "urgent: deployment rolled out but all new pods fail readiness probes and traffic "
+                        "is dropping"
+                    ),
+                    (
+                        "our outbound requests to a third party API time out from the cluster but work "
+                        "fine from my laptop, firewall issue?"
+                    ),
                 ],
             },
         ],

@@ -181,6 +181,7 @@ def test_tfidf_accuracy_on_the_labeled_set_does_not_regress():
         "support_bot_queries_blind2.jsonl",
         "support_bot_queries_blind3.jsonl",
         "support_bot_queries_blind4.jsonl",
+        "support_bot_queries_blind5.jsonl",
     ],
 )
 def test_each_blind_set_is_separate_from_the_others_and_labeled_with_preset_tasks(name: str):
