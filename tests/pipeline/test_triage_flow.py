@@ -207,6 +207,49 @@ def test_a_run_does_not_settle_a_ticket_re_triaged_meanwhile(
     assert ticket.status == Ticket.Status.QUEUED
 
 
+def test_starting_a_ticket_reads_it_its_router_and_its_steps_in_one_query(
+    stub_triage_router: Any, django_assert_num_queries: Any
+) -> None:
+    from triage.pipeline.triage import ticket_start
+
+    ticket = _submit(stub_triage_router)
+    with django_assert_num_queries(2):  # the conditional update that marks it triaging, one read
+        started = ticket_start(ticket.pk)
+    assert started is not None
+    loaded, steps = started
+    assert loaded.status == Ticket.Status.TRIAGING and loaded.triage_runs == 1
+    assert loaded.router.name == stub_triage_router.name
+    assert sorted(steps) == sorted(["classify_ticket", "urgency_detection", "draft_customer_reply",
+                                    "escalate_complex_issue"])  # fmt: skip
+    assert all(step.ticket is loaded for step in steps.values())
+
+
+def test_a_ticket_missing_step_rows_gets_them_and_is_triaged(
+    stub_triage_router: Any, stub_openai: StubOpenAI
+) -> None:
+    ticket = _submit(stub_triage_router)
+    TriageStep.objects.filter(ticket=ticket, task_name="draft_customer_reply").delete()
+    triage_ticket(ticket_id=ticket.pk)
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.TRIAGED
+    assert _steps(ticket)["draft_customer_reply"].status == "done"
+
+
+def test_an_admin_edit_of_a_system_prompt_reaches_the_next_ticket(
+    stub_triage_router: Any, stub_openai: StubOpenAI
+) -> None:
+    triage_ticket(ticket_id=_submit(stub_triage_router).pk)  # the worker now holds the configuration
+    task = stub_triage_router.tasks.get(name="classify_ticket")
+    task.system_prompt = "Classify the ticket. Edited by an admin."
+    task.save()  # as the admin does: the configuration version moves
+
+    triage_ticket(ticket_id=_submit(stub_triage_router).pk)
+    first, second = stub_openai.requests("stub-classify")[-2:]
+    systems = [[m["content"] for m in r.body["messages"] if m["role"] == "system"] for r in (first, second)]
+    assert not any("Edited by an admin" in text for text in systems[0])
+    assert any("Edited by an admin" in text for text in systems[1])
+
+
 def test_a_second_run_never_calls_finished_steps_again(
     stub_triage_router: Any, stub_openai: StubOpenAI
 ) -> None:

@@ -54,6 +54,21 @@ def steps_ensure(ticket: Ticket) -> dict[str, TriageStep]:
     return existing
 
 
+def steps_load(ticket_id: int) -> tuple[Ticket, dict[str, TriageStep]]:
+    """The ticket (with its router) and its current step of each subtask, in one query when every
+    step row exists (the usual case: they are written with the ticket)."""
+    rows = list(
+        TriageStep.objects.select_related("ticket__router").filter(ticket_id=ticket_id, is_current=True)
+    )
+    if {row.task_name for row in rows} >= set(ALL_STEPS):
+        ticket = rows[0].ticket
+        for row in rows:
+            row.ticket = ticket  # one ticket object for all of them, as the steps' relation
+        return ticket, {row.task_name: row for row in rows}
+    ticket = Ticket.objects.select_related("router").get(pk=ticket_id)
+    return ticket, steps_ensure(ticket)
+
+
 def step_claim(step: TriageStep, *, deadline_seconds: float | None = None) -> bool:
     """Take the step for this worker: pending, or running under a lease that has expired."""
     now = timezone.now()

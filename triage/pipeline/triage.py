@@ -15,7 +15,7 @@ from django.db import close_old_connections, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from triage.models import LLMModel, Provider, Ticket, TriageStep
+from triage.models import LLMModel, Provider, Router, Ticket, TriageStep
 from triage.once import PerProcess
 from triage.pipeline.steps import (
     FINISHED,
@@ -27,8 +27,8 @@ from triage.pipeline.steps import (
     step_mark_interrupted,
     step_skip,
     step_was_interrupted,
-    steps_ensure,
     steps_held,
+    steps_load,
     steps_reset,
 )
 from triage.pipeline.subtasks import (
@@ -43,6 +43,7 @@ from triage.pipeline.subtasks import (
     subtask_messages,
 )
 from triage.routing import RouteResult, RoutingError, audit_flush, route
+from triage.routing.config import snapshot_fresh
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,11 @@ _NOT_TRIED = {"skipped_unconfigured"}
 
 def triage_ticket(*, ticket_id: int) -> None:
     """Run every current step of the ticket that isn't finished, then settle the ticket's status."""
-    ticket = ticket_start(ticket_id)
-    if ticket is None:
+    started = ticket_start(ticket_id)
+    if started is None:
         return
-    steps = steps_ensure(ticket)
-    prompts = dict(ticket.router.tasks.values_list("name", "system_prompt"))
+    ticket, steps = started
+    prompts = task_prompts(ticket.router)
     pool = step_pool()
     classify = pool.submit(_in_thread, step_run, ticket, steps[CLASSIFY], prompts)
     urgency_step = step_run(ticket, steps[URGENCY], prompts)
@@ -101,8 +102,9 @@ def _wait(*futures: Future[Any]) -> None:
         future.result()
 
 
-def ticket_start(ticket_id: int) -> Ticket | None:
-    """Mark the ticket triaging and count the run; None when there is nothing for this delivery to do.
+def ticket_start(ticket_id: int) -> tuple[Ticket, dict[str, TriageStep]] | None:
+    """Mark the ticket triaging and count the run; the ticket and its current steps, or None when
+    there is nothing for this delivery to do.
 
     A duplicate delivery (a sweep of a long backlog, a redelivered message) finds the ticket settled,
     or being triaged by a worker that holds a live step lease: it leaves without counting a run, so
@@ -123,13 +125,22 @@ def ticket_start(ticket_id: int) -> Ticket | None:
             return None
         # the run that was triaging it died: this is a recovery, and it counts
         Ticket.objects.filter(pk=ticket_id).update(triage_runs=F("triage_runs") + 1, updated_at=now)
-    ticket = Ticket.objects.select_related("router").get(pk=ticket_id)
+    ticket, steps = steps_load(ticket_id)
     if ticket.triage_runs > settings.TRIAGE_MAX_RUNS:
         ticket_fail(
             ticket, reason=f"gave up after {ticket.triage_runs - 1} attempts to triage (worker crashes?)"
         )
         return None
-    return ticket
+    return ticket, steps
+
+
+def task_prompts(router: Router) -> dict[str, str]:
+    """Each task's system prompt, from the routing configuration this process holds (an admin's
+    edit bumps its version, so the next ticket sees it); read from the database if it lacks the router."""
+    spec = snapshot_fresh().routers_by_id.get(router.pk)
+    if spec is None:
+        return dict(router.tasks.values_list("name", "system_prompt"))
+    return {name: task.system_prompt for name, task in spec.tasks.items()}
 
 
 def step_run(
