@@ -207,6 +207,93 @@ def test_a_run_does_not_settle_a_ticket_re_triaged_meanwhile(
     assert ticket.status == Ticket.Status.QUEUED
 
 
+def test_an_older_run_settling_late_does_not_undo_a_re_triage(
+    stub_triage_router: Any, stub_openai: StubOpenAI, django_capture_on_commit_callbacks: Any
+) -> None:
+    """An agent re-runs urgency while an older run is still busy; the older run settles last. The
+    ticket must keep what its current steps say, not the older run's results."""
+    from triage.pipeline.triage import ticket_settle
+
+    ticket = _submit(stub_triage_router)
+    triage_ticket(ticket_id=ticket.pk)  # urgency 5: escalated
+    old_steps = list(ticket.steps.filter(is_current=True))
+    stub_openai.set_default("stub-urgency", answer(urgency_json(1)))
+    with django_capture_on_commit_callbacks(execute=False):
+        ticket_retriage(ticket=ticket, step="urgency_detection")
+    triage_ticket(ticket_id=ticket.pk)  # the re-triage's run: urgency 1, brief skipped, settled
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.urgency_score, ticket.escalated) == ("triaged", 1, False)
+
+    ticket_settle(ticket, old_steps)  # the older run, settling after it
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.urgency_score, ticket.escalated) == ("triaged", 1, False)
+
+    # or before it: the re-triage's steps are done, its run has not settled yet
+    Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.TRIAGING)
+    ticket_settle(ticket, old_steps)
+    ticket.refresh_from_db()
+    assert (ticket.urgency_score, ticket.escalated) == (1, False)
+
+
+def test_a_settle_never_overwrites_a_ticket_queued_again(
+    stub_triage_router: Any, stub_openai: StubOpenAI
+) -> None:
+    """On PostgreSQL a settle can wait on the ticket row while a re-triage commits: it then sees
+    the ticket queued again before it sees the new step rows. The ticket stays queued."""
+    from triage.pipeline.triage import ticket_settle
+
+    ticket = _submit(stub_triage_router)
+    triage_ticket(ticket_id=ticket.pk)
+    steps = list(ticket.steps.filter(is_current=True))
+    Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.QUEUED, triaged_at=None)
+
+    ticket_settle(ticket, steps)
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.QUEUED and ticket.triaged_at is None
+
+
+def test_an_older_run_never_calls_a_model_for_a_step_a_re_triage_retired(
+    stub_triage_router: Any, stub_openai: StubOpenAI, django_capture_on_commit_callbacks: Any
+) -> None:
+    from triage.pipeline.triage import step_run, ticket_start
+
+    started = ticket_start(_submit(stub_triage_router).pk)
+    assert started is not None
+    ticket, steps = started
+    with django_capture_on_commit_callbacks(execute=False):
+        ticket_retriage(ticket=ticket, step="classify_ticket")
+
+    step = step_run(ticket, steps["classify_ticket"], {})  # the older run reaches its classify step
+    assert stub_openai.request_count("stub-classify") == 0  # not billed for a row that is history
+    assert not step.is_current and step.status == TriageStep.Status.PENDING
+
+
+def test_an_older_run_finishing_a_retired_step_leaves_the_new_row_alone(
+    stub_triage_router: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from triage.pipeline.steps import step_claim, step_complete, step_fail
+    from triage.pipeline.triage import ticket_start
+
+    started = ticket_start(_submit(stub_triage_router).pk)
+    assert started is not None
+    ticket, steps = started
+    classify, urgency = steps["classify_ticket"], steps["urgency_detection"]
+    assert step_claim(classify) and step_claim(urgency)  # in flight in the older run
+    with django_capture_on_commit_callbacks(execute=False):
+        ticket_retriage(ticket=ticket, step="urgency_detection")  # retires urgency, reply and brief
+        ticket_retriage(ticket=ticket, step="classify_ticket")
+
+    step_fail(classify, error="every model failed", attempts=[])  # once wrote is_current back: error
+    step_complete(urgency, result={"score": 5}, raw_output="", served_by="stub-urgency", attempts=[],
+                  latency_ms=1, prompt_tokens=1, completion_tokens=1, cost=0, degraded=False)  # fmt: skip
+
+    current = _steps(ticket)
+    assert current["classify_ticket"].pk != classify.pk and current["classify_ticket"].status == "pending"
+    assert current["urgency_detection"].pk != urgency.pk and current["urgency_detection"].status == "pending"
+    retired = TriageStep.objects.get(pk=urgency.pk)
+    assert not retired.is_current and retired.status == TriageStep.Status.RUNNING  # as it was retired
+
+
 def test_starting_a_ticket_reads_it_its_router_and_its_steps_in_one_query(
     stub_triage_router: Any, django_assert_num_queries: Any
 ) -> None:

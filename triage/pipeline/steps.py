@@ -70,7 +70,7 @@ def steps_load(ticket_id: int) -> tuple[Ticket, dict[str, TriageStep]]:
 
 
 def step_claim(step: TriageStep, *, deadline_seconds: float | None = None) -> bool:
-    """Take the step for this worker: pending, or running under a lease that has expired."""
+    """Take the step for this worker: current, and pending or running under a lease that has expired."""
     now = timezone.now()
     lease_until = now + step_lease(deadline_seconds)
     claimed = TriageStep.objects.filter(
@@ -78,6 +78,7 @@ def step_claim(step: TriageStep, *, deadline_seconds: float | None = None) -> bo
         | Q(status=TriageStep.Status.RUNNING, lease_expires_at__lt=now)
         | Q(status=TriageStep.Status.RUNNING, lease_expires_at__isnull=True),
         pk=step.pk,
+        is_current=True,  # a row a re-triage retired is history: never called for again
     ).update(status=TriageStep.Status.RUNNING, started_at=now, lease_expires_at=lease_until)
     if claimed:
         step.status, step.started_at, step.lease_expires_at = TriageStep.Status.RUNNING, now, lease_until
@@ -148,7 +149,15 @@ def step_complete(
     step.error = error
     step.finished_at = timezone.now()
     step.lease_expires_at = None
-    step.save(update_fields=_RESULT_FIELDS)
+    _step_write_result(step)
+
+
+def _step_write_result(step: TriageStep) -> None:
+    """Write the step's result fields, unless a re-triage retired the row meanwhile (its answer then
+    stays with this run only: the row keeps what it had when it was retired)."""
+    TriageStep.objects.filter(pk=step.pk, is_current=True).update(
+        **{name: getattr(step, name) for name in _RESULT_FIELDS}
+    )
 
 
 _RESULT_FIELDS = [
@@ -173,7 +182,7 @@ def step_fail(step: TriageStep, *, error: str, attempts: list[dict[str, Any]]) -
     step.attempts = attempts
     step.finished_at = timezone.now()
     step.lease_expires_at = None
-    step.save()
+    _step_write_result(step)
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from triage.models import LLMModel, Provider, Router, Ticket, TriageStep
@@ -71,9 +71,11 @@ def triage_ticket(*, ticket_id: int) -> None:
     _wait(classify, reply)
     ticket_settle(ticket, list(steps.values()))
     # The model-call rows (the audit trail behind the stats) are written off the path; the task
-    # ends, and its worker slot frees, once this ticket's rows are in. The steps, which the ticket's
-    # page and API show, were written as each one ended, so settling doesn't wait for the rows.
-    audit_flush()
+    # ends, and its worker slot frees, once the writer has taken this ticket's rows (or after the
+    # flush's timeout, logged). The steps, which the ticket's page and API show, were written as each
+    # one ended, so settling doesn't wait for the rows.
+    if not audit_flush():
+        log.warning("ticket %s: its model-call rows were not written within the flush timeout", ticket.pk)
 
 
 _pool: PerProcess[ThreadPoolExecutor] = PerProcess()
@@ -160,8 +162,11 @@ def step_run(
         if step_claim(step, deadline_seconds=float(ticket.router.request_deadline_seconds)):
             _step_execute(ticket, step, prompts.get(step.task_name, ""), urgency=urgency)
             break
-        time.sleep(0.5)  # another worker holds the lease; it finishes or the lease expires
         step.refresh_from_db()
+        if not step.is_current:
+            break  # an agent asked for a re-run meanwhile: the run that started takes the new row
+        if step.status not in FINISHED:
+            time.sleep(0.5)  # another worker holds the lease; it finishes or the lease expires
     return step
 
 
@@ -225,9 +230,10 @@ def served_by_last_resort_after_failures(result: RouteResult) -> bool:
 def ticket_settle(ticket: Ticket, steps: list[TriageStep]) -> None:
     """Set the final status from the ticket's current steps, with the reason shown to agents.
 
-    ``steps`` are this run's step objects, every one finished (run here, or waited for while another
-    run held it, then re-read), so nothing is read back. The update applies only while no current
-    step is unfinished: after a re-triage asked meanwhile, the run it started settles the ticket.
+    ``steps`` are this run's step objects (run here, or waited for while another run held them, then
+    re-read), so nothing is read back. The update applies only while the ticket is still being
+    triaged and its current steps are exactly these, all finished: after a re-triage asked meanwhile
+    (the ticket queued again, new step rows), the run that re-triage started settles the ticket.
     """
     # urgency's failure and an interrupted step are degraded (the ticket needs attention), not failed
     failed = [
@@ -247,12 +253,12 @@ def ticket_settle(ticket: Ticket, steps: list[TriageStep]) -> None:
     urgency = (by_name[URGENCY].result or {}).get("score") if URGENCY in by_name else None
     escalated = BRIEF in by_name and by_name[BRIEF].status == TriageStep.Status.DONE
     now = timezone.now()
-    unfinished = TriageStep.objects.filter(
-        ticket_id=OuterRef("pk"),
-        is_current=True,
-        status__in=[TriageStep.Status.PENDING, TriageStep.Status.RUNNING],
+    # a current step that is unfinished, or not one of this run's (a re-triage's new row)
+    other_or_unfinished = TriageStep.objects.filter(ticket_id=OuterRef("pk"), is_current=True).filter(
+        Q(status__in=[TriageStep.Status.PENDING, TriageStep.Status.RUNNING])
+        | ~Q(pk__in=[s.pk for s in steps])
     )
-    Ticket.objects.filter(~Exists(unfinished), pk=ticket.pk).update(
+    Ticket.objects.filter(~Exists(other_or_unfinished), pk=ticket.pk, status=Ticket.Status.TRIAGING).update(
         status=status,
         attention_reason=reason,
         category=category or "",

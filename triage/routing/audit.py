@@ -53,8 +53,9 @@ def audit_record(rows: list[ModelCall]) -> None:
 
 
 def audit_flush(timeout: float = 10.0) -> bool:
-    """Wait until every row queued in this process so far is in the database; False on timeout.
-    Rows other threads queue meanwhile don't hold it up."""
+    """Wait until the writer has written every row queued in this process so far (or given up on
+    them after its retries, which it logs); False on timeout. Rows other threads queue meanwhile
+    don't hold it up."""
     writer = _current.peek()
     return True if writer is None else writer.flush(timeout)
 
@@ -167,12 +168,12 @@ class AuditWriter:
                     batch.extend(self._queue.get(timeout=left))
                 except queue.Empty:
                     break
+            self._hurry.clear()  # before the last take: a flush asked from here on hurries the next batch
             while len(batch) < BATCH_MAX:  # whatever else is already waiting
                 try:
                     batch.extend(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._hurry.clear()
             if not batch:
                 continue
             try:
