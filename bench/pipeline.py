@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 STUB_KEY_ENV = "BENCH_STUB_KEY"
 os.environ[STUB_KEY_ENV] = "bench-key"
 
+
+# (router, number of tickets, stub URL) -> ticket ids, their tasks queued for the workers
+Submit = Callable[[Any, int, str], list[int]]
 
 # what each task's model answers: urgency 5 with escalation risk, so every ticket runs all four steps
 STUB_ANSWERS = {
@@ -89,23 +93,38 @@ def _start_worker(concurrency: int, *, name: str, app: str, queue: str) -> subpr
     return worker
 
 
-def _run(
-    router: Any, *, tickets: int, delay: float, concurrency: int, processes: int, stub_pid: int
-) -> dict[str, float]:
-    """Submit every ticket first, then start the worker: the figures measure the worker alone."""
-    from triage.models import Ticket
+def _submit_tickets(router: Any, tickets: int, stub_url: str) -> list[int]:
+    """Tickets as the API makes them: each queues its ``triage_ticket`` task when it commits."""
     from triage.services.tickets import ticket_submit
 
-    Ticket.objects.all().delete()
-    started = time.perf_counter()
-    ids = [
+    return [
         ticket_submit(router=router, subject=f"Outage {i}", body="Dashboard down, 200 users blocked.").pk
         for i in range(tickets)
     ]
+
+
+def _run(
+    router: Any,
+    submit: Submit,
+    *,
+    tickets: int,
+    delay: float,
+    concurrency: int,
+    processes: int,
+    stub: Any,
+    app: str,
+    queue: str,
+) -> dict[str, float]:
+    """Submit every ticket first, then start the workers: the figures measure the workers alone."""
+    from triage.models import Ticket
+
+    Ticket.objects.all().delete()
+    started = time.perf_counter()
+    ids = submit(router, tickets, stub.base_url)
     submitted = time.perf_counter() - started
-    workers = start_workers(concurrency, processes)
+    workers = start_workers(concurrency, processes, app=app, queue=queue)
     try:
-        pids = {"worker": [worker.pid for worker in workers], "stub": [stub_pid]}
+        pids = {"worker": [worker.pid for worker in workers], "stub": [stub.pid]}
         return measure(ids, delay=delay, submitted=submitted, pids=pids)
     finally:
         for worker in workers:
@@ -182,9 +201,11 @@ def cpu_line(figures: dict[str, float]) -> str:
     )
 
 
-def main() -> int:
+def run_bench(description: str, title: str, submit: Submit, *, celery_app: Any, app: str, queue: str) -> int:
+    """Parse the command line, then for each stub delay: a fresh stub and router, the tickets
+    ``submit`` queues for ``app``'s workers on ``queue``, and the figures printed."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--tickets", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32, help="threads in all, across processes")
@@ -196,30 +217,31 @@ def main() -> int:
     import django
 
     django.setup()
+    from django.db import connections
+
     from bench.stub_process import StubProcess
     from tests.support.stub_openai import delayed
-    from triage_site.celery import app
 
-    print(f"pipeline bench: {args.tickets} tickets, worker concurrency {args.concurrency} "
+    print(f"{title}: {args.tickets} tickets, worker concurrency {args.concurrency} "
           f"in {args.processes} processes, "
           f"backends: {'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite'} + "
           f"{'Redis' if os.environ.get('REDIS_URL') else 'file broker'}")  # fmt: skip
     for delay in (float(d) for d in args.delays.split(",")):
-        # a stub process per delay, forked while this process holds no database connection
-        from django.db import connections
-
-        connections.close_all()
+        connections.close_all()  # fork the stub while this process holds no database connection
         stub = StubProcess({slug: delayed(delay, content) for slug, content in STUB_ANSWERS.items()})
         try:
             router = setup(stub.base_url)
-            app.control.purge()
+            celery_app.control.purge()
             figures = _run(
                 router,
+                submit,
                 tickets=args.tickets,
                 delay=delay,
                 concurrency=args.concurrency,
                 processes=args.processes,
-                stub_pid=stub.pid,
+                stub=stub,
+                app=app,
+                queue=queue,
             )
         finally:
             stub.stop()
@@ -233,6 +255,14 @@ def main() -> int:
         if line := cpu_line(figures):
             print(line)
     return 0
+
+
+def main() -> int:
+    from triage_site.celery import app
+
+    return run_bench(
+        __doc__ or "", "pipeline bench", _submit_tickets, celery_app=app, app="triage_site", queue="celery"
+    )
 
 
 if __name__ == "__main__":

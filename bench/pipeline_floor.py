@@ -15,9 +15,7 @@ stack's (Celery, the SDK, the ORM, PostgreSQL, Redis, the stub, on this machine'
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -75,80 +73,29 @@ def _floor_step(ticket_id: int, task: str, base_url: str) -> None:
     step.update(status=TriageStep.Status.DONE, result=result, finished_at=timezone.now())
 
 
-def _run(
-    router: Any, *, tickets: int, delay: float, concurrency: int, processes: int, stub: Any
-) -> dict[str, float]:
+def _submit_floor_tickets(router: Any, tickets: int, stub_url: str) -> list[int]:
+    """Tickets and their pending steps written directly, each with a floor task queued."""
     from triage.models import Ticket, TriageStep
     from triage.pipeline.subtasks import ALL_STEPS
 
-    Ticket.objects.all().delete()
-    started = time.perf_counter()
     made = Ticket.objects.bulk_create(
         Ticket(router=router, subject=f"Outage {i}", body="Dashboard down, 200 users blocked.")
         for i in range(tickets)
     )
     TriageStep.objects.bulk_create(TriageStep(ticket=t, task_name=name) for t in made for name in ALL_STEPS)
-    ids = [t.pk for t in made]
-    for ticket_id in ids:
-        floor_ticket.delay(ticket_id, stub.base_url)
-    submitted = time.perf_counter() - started
-    workers = pipeline.start_workers(concurrency, processes, app="bench.pipeline_floor", queue=QUEUE)
-    try:
-        pids = {"worker": [worker.pid for worker in workers], "stub": [stub.pid]}
-        return pipeline.measure(ids, delay=delay, submitted=submitted, pids=pids)
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=60)
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--tickets", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=32, help="threads in all, across processes")
-    parser.add_argument("--processes", type=int, default=2, help="worker processes (one per core)")
-    parser.add_argument("--delays", default="0,0.2", help="stub delays per call, seconds, comma-separated")
-    args = parser.parse_args()
-    pipeline.ensure_database()
-
-    import django
-
-    django.setup()
-    from django.db import connections
-
-    from bench.stub_process import StubProcess
-    from tests.support.stub_openai import delayed
-
-    print(f"pipeline floor: {args.tickets} tickets, worker concurrency {args.concurrency} in "
-          f"{args.processes} processes (no routing, validation, audit or leases)")  # fmt: skip
-    for delay in (float(d) for d in args.delays.split(",")):
-        connections.close_all()  # fork the stub while this process holds no database connection
-        stub = StubProcess({slug: delayed(delay, content) for slug, content in pipeline.STUB_ANSWERS.items()})
-        try:
-            router = pipeline.setup(stub.base_url)
-            app.control.purge()
-            figures = _run(
-                router,
-                tickets=args.tickets,
-                delay=delay,
-                concurrency=args.concurrency,
-                processes=args.processes,
-                stub=stub,
-            )
-        finally:
-            stub.stop()
-        print(
-            f"stub {delay * 1000:.0f} ms/call: {figures['tickets_per_s']:.1f} tickets/s; "
-            f"wall p50 {figures['wall_p50_ms']:.0f} ms, p95 {figures['wall_p95_ms']:.0f} ms; "
-            f"p95 / critical path ({2 * delay * 1000:.0f} ms) = {figures['ratio_p95']:.2f}"
-        )
-        if line := pipeline.cpu_line(figures):
-            print(line)
-    return 0
+    for ticket in made:
+        floor_ticket.delay(ticket.pk, stub_url)
+    return [ticket.pk for ticket in made]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(
+        pipeline.run_bench(
+            __doc__ or "",
+            "pipeline floor (no routing, validation, audit or leases)",
+            _submit_floor_tickets,
+            celery_app=app,
+            app="bench.pipeline_floor",
+            queue=QUEUE,
+        )
+    )
