@@ -170,7 +170,8 @@ LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def clamp_datetime(value: datetime | None) -> datetime | None:
-    """Filters far outside any ticket's lifetime mean 'no bound'; clamping keeps the database happy."""
+    """Filters far outside any ticket's lifetime mean 'no bound'; clamping keeps the database happy.
+    The result is in UTC: ISO 8601 allows offsets (up to 23:59) that PostgreSQL refuses (over 15:59)."""
     if value is None:
         return None
     if value.tzinfo is None:
@@ -179,7 +180,7 @@ def clamp_datetime(value: datetime | None) -> datetime | None:
         return EARLIEST
     if value.year >= 9000:
         return LATEST
-    return value
+    return value.astimezone(UTC)
 
 
 class TicketFilters(Schema):
