@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from triage.models import Ticket, TriageStep
+from triage.pipeline.statements import prep, row_update
 from triage.pipeline.subtasks import ALL_STEPS
 
 FINISHED = (TriageStep.Status.DONE, TriageStep.Status.SKIPPED, TriageStep.Status.FAILED)
@@ -73,13 +74,20 @@ def step_claim(step: TriageStep, *, deadline_seconds: float | None = None) -> bo
     """Take the step for this worker: current, and pending or running under a lease that has expired."""
     now = timezone.now()
     lease_until = now + step_lease(deadline_seconds)
-    claimed = TriageStep.objects.filter(
-        Q(status=TriageStep.Status.PENDING)
-        | Q(status=TriageStep.Status.RUNNING, lease_expires_at__lt=now)
-        | Q(status=TriageStep.Status.RUNNING, lease_expires_at__isnull=True),
-        pk=step.pk,
-        is_current=True,  # a row a re-triage retired is history: never called for again
-    ).update(status=TriageStep.Status.RUNNING, started_at=now, lease_expires_at=lease_until)
+    claimed = row_update(
+        TriageStep,
+        step.pk,
+        {"status": TriageStep.Status.RUNNING, "started_at": now, "lease_expires_at": lease_until},
+        # a row a re-triage retired is history: never called for again
+        where="{is_current} = %s AND ({status} = %s OR ({status} = %s AND "
+        "({lease_expires_at} IS NULL OR {lease_expires_at} < %s)))",
+        params=[
+            True,
+            TriageStep.Status.PENDING,
+            TriageStep.Status.RUNNING,
+            prep(TriageStep, "started_at", now),
+        ],
+    )
     if claimed:
         step.status, step.started_at, step.lease_expires_at = TriageStep.Status.RUNNING, now, lease_until
     return bool(claimed)
@@ -155,9 +163,8 @@ def step_complete(
 def _step_write_result(step: TriageStep) -> None:
     """Write the step's result fields, unless a re-triage retired the row meanwhile (its answer then
     stays with this run only: the row keeps what it had when it was retired)."""
-    TriageStep.objects.filter(pk=step.pk, is_current=True).update(
-        **{name: getattr(step, name) for name in _RESULT_FIELDS}
-    )
+    values = {name: getattr(step, name) for name in _RESULT_FIELDS}
+    row_update(TriageStep, step.pk, values, where="{is_current} = %s", params=[True])
 
 
 _RESULT_FIELDS = [

@@ -12,11 +12,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F
 from django.utils import timezone
 
 from triage.models import LLMModel, Provider, Router, Ticket, TriageStep
 from triage.once import PerProcess
+from triage.pipeline.statements import row_update
 from triage.pipeline.steps import (
     FINISHED,
     INTERRUPTED_ERROR,
@@ -114,8 +115,13 @@ def ticket_start(ticket_id: int) -> tuple[Ticket, dict[str, TriageStep]] | None:
     """
     close_old_connections()
     now = timezone.now()
-    started = Ticket.objects.filter(pk=ticket_id, status=Ticket.Status.QUEUED).update(
-        triage_runs=F("triage_runs") + 1, status=Ticket.Status.TRIAGING, updated_at=now
+    started = row_update(
+        Ticket,
+        ticket_id,
+        {"status": Ticket.Status.TRIAGING, "updated_at": now},
+        set_sql="{triage_runs} = {triage_runs} + 1",
+        where="{status} = %s",
+        params=[Ticket.Status.QUEUED],
     )
     if not started:
         running = Ticket.objects.filter(pk=ticket_id, status=Ticket.Status.TRIAGING).first()
@@ -253,19 +259,28 @@ def ticket_settle(ticket: Ticket, steps: list[TriageStep]) -> None:
     urgency = (by_name[URGENCY].result or {}).get("score") if URGENCY in by_name else None
     escalated = BRIEF in by_name and by_name[BRIEF].status == TriageStep.Status.DONE
     now = timezone.now()
-    # a current step that is unfinished, or not one of this run's (a re-triage's new row)
-    other_or_unfinished = TriageStep.objects.filter(ticket_id=OuterRef("pk"), is_current=True).filter(
-        Q(status__in=[TriageStep.Status.PENDING, TriageStep.Status.RUNNING])
-        | ~Q(pk__in=[s.pk for s in steps])
-    )
-    Ticket.objects.filter(~Exists(other_or_unfinished), pk=ticket.pk, status=Ticket.Status.TRIAGING).update(
-        status=status,
-        attention_reason=reason,
-        category=category or "",
-        urgency_score=urgency,
-        escalated=escalated,
-        triaged_at=now,
-        updated_at=now,
+    this_run = [s.pk for s in steps]
+    # still triaging, and no current step is unfinished or not one of this run's (a re-triage's)
+    where = (
+        "{status} = %s AND NOT EXISTS (SELECT 1 FROM {step.table} WHERE {step.ticket} = {table}.{pk} "
+        "AND {step.is_current} = %s AND ({step.status} IN (%s, %s) OR {step.pk} NOT IN (%s)))"
+    ).replace("NOT IN (%s)", f"NOT IN ({', '.join(['%s'] * len(this_run))})")
+    unfinished = [TriageStep.Status.PENDING, TriageStep.Status.RUNNING]
+    row_update(
+        Ticket,
+        ticket.pk,
+        {
+            "status": status,
+            "attention_reason": reason,
+            "category": category or "",
+            "urgency_score": urgency,
+            "escalated": escalated,
+            "triaged_at": now,
+            "updated_at": now,
+        },
+        where=where,
+        params=[Ticket.Status.TRIAGING, True, *unfinished, *this_run],
+        others={"step": TriageStep},
     )
 
 

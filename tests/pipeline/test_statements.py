@@ -1,0 +1,107 @@
+"""The worker's plain-SQL writes store what the ORM would, and their conditions hold."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from triage.models import Router, Ticket, TriageStep
+from triage.pipeline.statements import prep, row_update
+from triage.pipeline.steps import step_claim, step_complete, step_fail
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def step() -> TriageStep:
+    ticket = Ticket.objects.create(router=Router.objects.create(name="r"), subject="s", body="b")
+    return TriageStep.objects.create(ticket=ticket, task_name="urgency_detection")
+
+
+def test_a_completed_step_reads_back_exactly_as_written(step: TriageStep) -> None:
+    hostile = "100% sure'); DROP TABLE triage_triagestep; -- {status} %s \u2603"
+    result = {"score": 5, "reason": hostile, "nested": [1, None, {"a": True}]}
+    attempts = [{"model": "m", "outcome": "ok", "latency_ms": 12, "error": ""}]
+    assert step_claim(step, deadline_seconds=30)
+    step_complete(
+        step, result=result, raw_output=hostile, served_by="stub-urgency", attempts=attempts,
+        latency_ms=12, prompt_tokens=40, completion_tokens=9, cost=Decimal("0.0000123456"), degraded=True,
+    )  # fmt: skip
+    row = TriageStep.objects.get(pk=step.pk)
+    assert (row.status, row.result, row.raw_output, row.attempts) == ("done", result, hostile, attempts)
+    assert (row.latency_ms, row.prompt_tokens, row.completion_tokens) == (12, 40, 9)
+    assert row.cost == Decimal("0.0000123456") and row.degraded is True
+    assert row.finished_at == step.finished_at and row.lease_expires_at is None
+    assert row.started_at == step.started_at  # the claim's time, as the page shows it
+
+
+def test_a_step_is_claimed_once_and_only_while_unheld(step: TriageStep) -> None:
+    assert step_claim(step, deadline_seconds=30)
+    row = TriageStep.objects.get(pk=step.pk)
+    assert row.status == "running" and row.lease_expires_at == step.lease_expires_at
+    assert row.lease_expires_at > timezone.now() + timedelta(seconds=30)  # beyond the router's deadline
+    other = TriageStep.objects.get(pk=step.pk)
+    assert not step_claim(other)  # a live lease: another worker waits
+
+
+def test_an_expired_or_missing_lease_can_be_claimed_again(step: TriageStep) -> None:
+    TriageStep.objects.filter(pk=step.pk).update(
+        status="running", lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert step_claim(step)
+    TriageStep.objects.filter(pk=step.pk).update(status="running", lease_expires_at=None)
+    assert step_claim(step)
+
+
+def test_finished_and_retired_steps_are_never_claimed(step: TriageStep) -> None:
+    TriageStep.objects.filter(pk=step.pk).update(status="done")
+    assert not step_claim(step)
+    TriageStep.objects.filter(pk=step.pk).update(status="pending", is_current=False)
+    assert not step_claim(step)
+    assert TriageStep.objects.get(pk=step.pk).status == "pending"
+
+
+def test_a_retired_step_keeps_what_it_had_when_a_late_failure_arrives(step: TriageStep) -> None:
+    TriageStep.objects.filter(pk=step.pk).update(is_current=False)
+    step_fail(step, error="every model failed", attempts=[])
+    row = TriageStep.objects.get(pk=step.pk)
+    assert (row.status, row.error, row.is_current) == ("pending", "", False)
+
+
+def test_row_update_counts_rows_and_applies_set_sql_and_conditions_on_other_tables(step: TriageStep) -> None:
+    ticket = step.ticket
+    queued_and_has_urgency = {
+        "where": "{status} = %s AND EXISTS (SELECT 1 FROM {step.table} WHERE {step.ticket} = {table}.{pk} "
+        "AND {step.task_name} = %s)",
+        "set_sql": "{triage_runs} = {triage_runs} + 1",
+        "others": {"step": TriageStep},
+    }
+    now = timezone.now()
+    changed = row_update(
+        Ticket, ticket.pk, {"status": "triaging", "updated_at": now},
+        params=["queued", "urgency_detection"], **queued_and_has_urgency,
+    )  # fmt: skip
+    assert changed == 1
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.triage_runs, ticket.updated_at) == ("triaging", 1, now)
+    # no longer queued: nothing changes
+    assert row_update(Ticket, ticket.pk, {"status": "failed"}, params=["queued", "urgency_detection"],
+                      **queued_and_has_urgency) == 0  # fmt: skip
+    # no such step: nothing changes
+    Ticket.objects.filter(pk=ticket.pk).update(status="queued")
+    assert row_update(Ticket, ticket.pk, {"status": "failed"}, params=["queued", "draft_customer_reply"],
+                      **queued_and_has_urgency) == 0  # fmt: skip
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.triage_runs) == ("queued", 1)
+
+
+def test_prep_gives_a_condition_the_fields_own_database_form(step: TriageStep) -> None:
+    later = timezone.now() + timedelta(hours=1)
+    TriageStep.objects.filter(pk=step.pk).update(lease_expires_at=later)
+    assert row_update(
+        TriageStep, step.pk, {"error": "x"}, where="{lease_expires_at} = %s",
+        params=[prep(TriageStep, "lease_expires_at", later)],
+    ) == 1  # fmt: skip

@@ -1,0 +1,76 @@
+"""Plain SQL for the worker's hottest writes, built once per process from the models' metadata.
+
+Every ticket's run starts the ticket, claims and completes each of its four steps and settles the
+ticket: ten conditional UPDATEs. Django's ORM spends 0.3-0.8 ms of CPU building and compiling each
+one (a step's claim, with its lease conditions, is the dearest), and in a worker whose threads share
+one interpreter lock that time is added to every ticket's wall time. Measured by alternating runs:
+CPU per ticket in-process 16.4-19.3 -> 13.8-14.2 ms with the step claims and results alone.
+
+So these statements are written in SQL with column names in braces (``{status}``; ``{table}`` is the
+model's table; ``{step.status}`` another model's column, named in ``others``), and built once:
+table and column names come quoted from ``_meta`` and every value is a parameter prepared by its own
+field (JSON, Decimal and datetimes are stored exactly as the ORM stores them), the same on
+PostgreSQL and SQLite, as ``routing/audit.py`` builds its insert. Everything else stays on the ORM.
+"""
+
+from __future__ import annotations
+
+import functools
+from types import SimpleNamespace
+from typing import Any
+
+from django.db import connections
+from django.db.models import Field, Model
+
+_statements: dict[tuple[Any, ...], str] = {}
+
+
+def row_update(
+    model: type[Model],
+    pk: int,
+    values: dict[str, Any],
+    *,
+    where: str = "",
+    params: list[Any] | tuple[Any, ...] = (),
+    set_sql: str = "",
+    others: dict[str, type[Model]] | None = None,
+) -> int:
+    """``UPDATE`` row ``pk`` of ``model`` with ``values`` (field name -> value) and ``set_sql`` (more
+    assignments in SQL), where ``where`` holds with ``params``; the number of rows changed (0 or 1)."""
+    connection = connections[model._default_manager.db]
+    others = others or {}
+    key = (connection.alias, model, tuple(values), where, set_sql, tuple(others.items()))
+    sql = _statements.get(key)
+    if sql is None:
+        names = _names(model, connection)
+        scope = {**vars(names), **{alias: _names(other, connection) for alias, other in others.items()}}
+        assignments = [f"{getattr(names, name)} = %s" for name in values]
+        if set_sql:
+            assignments.append(set_sql.format(**scope))
+        condition = f" AND ({where.format(**scope)})" if where else ""
+        # names from _meta, quoted; every value is a parameter
+        sql = f"UPDATE {names.table} SET {', '.join(assignments)} WHERE {names.pk} = %s{condition}"  # noqa: S608
+        _statements[key] = sql
+    fields = _fields(model)
+    prepared = [fields[name].get_db_prep_save(value, connection) for name, value in values.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*prepared, pk, *params])
+        return int(cursor.rowcount)
+
+
+def prep(model: type[Model], name: str, value: Any) -> Any:
+    """``value`` as the database takes it for ``model``'s field ``name`` (for a condition's parameter)."""
+    return _fields(model)[name].get_db_prep_save(value, connections[model._default_manager.db])
+
+
+def _names(model: type[Model], connection: Any) -> SimpleNamespace:
+    quote = connection.ops.quote_name
+    columns = {name: quote(field.column) for name, field in _fields(model).items()}
+    pk = model._meta.pk
+    assert pk is not None
+    return SimpleNamespace(table=quote(model._meta.db_table), pk=quote(pk.column), **columns)
+
+
+@functools.cache
+def _fields(model: type[Model]) -> dict[str, Field[Any, Any]]:
+    return {field.name: field for field in model._meta.concrete_fields}
