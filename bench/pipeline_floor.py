@@ -7,7 +7,8 @@ per ticket on this stack, with none of the product's own logic, measured the sam
 Per ticket, one Celery task (acks_late, prefetch 1, Redis broker, thread pool: the issue's
 settings) that marks the ticket triaging, runs the four calls in the pipeline's shape (classify
 beside urgency, then reply beside the brief) with one ``chat.completions.create`` each through the
-openai SDK, writes each step's claim and result with one ORM ``update()`` apiece, and marks the
+openai SDK, reads the ticket's step ids in one query, writes each step's claim and result with one
+UPDATE apiece (the worker's own plain-SQL writes, ``triage/pipeline/statements.py``), and marks the
 ticket triaged. No routing, no validation, no audit rows, no leases, no failover. Whatever
 bench/pipeline.py measures above this is the product's own overhead; what this measures is the
 stack's (Celery, the SDK, the ORM, PostgreSQL, Redis, the stub, on this machine's cores).
@@ -40,37 +41,42 @@ _clients: dict[str, Any] = {}
 def floor_ticket(ticket_id: int, base_url: str) -> None:
     from django.utils import timezone
 
-    from triage.models import Ticket
+    from triage.models import Ticket, TriageStep
+    from triage.pipeline.statements import row_update
 
-    Ticket.objects.filter(pk=ticket_id).update(status=Ticket.Status.TRIAGING, updated_at=timezone.now())
-    classify = _pool.submit(_floor_step, ticket_id, "classify_ticket", base_url)
-    _floor_step(ticket_id, "urgency_detection", base_url)
-    reply = _pool.submit(_floor_step, ticket_id, "draft_customer_reply", base_url)
-    _floor_step(ticket_id, "escalate_complex_issue", base_url)
+    row_update(Ticket, ticket_id, {"status": Ticket.Status.TRIAGING, "updated_at": timezone.now()})
+    steps = dict(
+        TriageStep.objects.filter(ticket_id=ticket_id, is_current=True).values_list("task_name", "pk")
+    )
+    classify = _pool.submit(_floor_step, steps["classify_ticket"], "classify_ticket", base_url)
+    _floor_step(steps["urgency_detection"], "urgency_detection", base_url)
+    reply = _pool.submit(_floor_step, steps["draft_customer_reply"], "draft_customer_reply", base_url)
+    _floor_step(steps["escalate_complex_issue"], "escalate_complex_issue", base_url)
     classify.result()
     reply.result()
     now = timezone.now()
-    Ticket.objects.filter(pk=ticket_id).update(status=Ticket.Status.TRIAGED, triaged_at=now, updated_at=now)
+    row_update(Ticket, ticket_id, {"status": Ticket.Status.TRIAGED, "triaged_at": now, "updated_at": now})
 
 
-def _floor_step(ticket_id: int, task: str, base_url: str) -> None:
+def _floor_step(step_id: int, task: str, base_url: str) -> None:
     import json
 
     import openai
     from django.utils import timezone
 
     from triage.models import TriageStep
+    from triage.pipeline.statements import row_update
 
     client = _clients.get(base_url)
     if client is None:
         client = _clients[base_url] = openai.OpenAI(base_url=base_url, api_key="bench-key", max_retries=0)
-    step = TriageStep.objects.filter(ticket_id=ticket_id, task_name=task, is_current=True)
-    step.update(status=TriageStep.Status.RUNNING, started_at=timezone.now())
+    row_update(TriageStep, step_id, {"status": TriageStep.Status.RUNNING, "started_at": timezone.now()})
     response = client.chat.completions.create(
         model=f"bench-{task}", messages=[{"role": "user", "content": "Dashboard down, 200 users blocked."}]
     )
     result = json.loads(response.choices[0].message.content or "{}")
-    step.update(status=TriageStep.Status.DONE, result=result, finished_at=timezone.now())
+    done = {"status": TriageStep.Status.DONE, "result": result, "finished_at": timezone.now()}
+    row_update(TriageStep, step_id, done)
 
 
 def _submit_floor_tickets(router: Any, tickets: int, stub_url: str) -> list[int]:

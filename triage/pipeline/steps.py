@@ -59,7 +59,9 @@ def steps_load(ticket_id: int) -> tuple[Ticket, dict[str, TriageStep]]:
     """The ticket (with its router) and its current step of each subtask, in one query when every
     step row exists (the usual case: they are written with the ticket)."""
     rows = list(
-        TriageStep.objects.select_related("ticket__router").filter(ticket_id=ticket_id, is_current=True)
+        TriageStep.objects.select_related("ticket__router")
+        .filter(ticket_id=ticket_id, is_current=True)
+        .order_by()  # keyed by task below: the model's default order would only cost a sort
     )
     if {row.task_name for row in rows} >= set(ALL_STEPS):
         ticket = rows[0].ticket
