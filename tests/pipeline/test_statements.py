@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from triage.models import Router, Ticket, TriageStep
-from triage.pipeline.statements import prep, row_update
+from triage.pipeline.statements import current_steps_with_ticket, prep, row_update
 from triage.pipeline.steps import step_claim, step_complete, step_fail
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +105,26 @@ def test_prep_gives_a_condition_the_fields_own_database_form(step: TriageStep) -
         TriageStep, step.pk, {"error": "x"}, where="{lease_expires_at} = %s",
         params=[prep(TriageStep, "lease_expires_at", later)],
     ) == 1  # fmt: skip
+
+
+def test_a_runs_start_loads_steps_ticket_and_router_as_the_orm_does(step: TriageStep) -> None:
+    ticket = step.ticket
+    TriageStep.objects.filter(pk=step.pk).update(
+        result={"score": 4, "reason": "x"}, cost=Decimal("0.25"), degraded=True, started_at=timezone.now()
+    )
+    TriageStep.objects.create(ticket=ticket, task_name="classify_ticket", status="done")
+    TriageStep.objects.create(ticket=ticket, task_name="classify_ticket", is_current=False)  # history
+    loaded = current_steps_with_ticket(ticket.pk)
+    expected = TriageStep.objects.select_related("ticket__router").filter(ticket=ticket, is_current=True)
+
+    def fields(obj: object, model: type) -> dict[str, object]:
+        return {f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields}
+
+    assert sorted((fields(s, TriageStep) for s in loaded), key=str) == sorted(
+        (fields(s, TriageStep) for s in expected), key=str
+    )
+    assert len({id(s.ticket) for s in loaded}) == 1  # one ticket object for all its steps
+    assert fields(loaded[0].ticket, Ticket) == fields(expected[0].ticket, Ticket)
+    assert fields(loaded[0].ticket.router, Router) == fields(expected[0].ticket.router, Router)
+    assert all(not s._state.adding for s in loaded)  # saved rows, as the ORM loads them
+    assert current_steps_with_ticket(ticket.pk + 1000) == []

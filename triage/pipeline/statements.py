@@ -74,3 +74,67 @@ def _names(model: type[Model], connection: Any) -> SimpleNamespace:
 @functools.cache
 def _fields(model: type[Model]) -> dict[str, Field[Any, Any]]:
     return {field.name: field for field in model._meta.concrete_fields}
+
+
+def current_steps_with_ticket(ticket_id: int) -> list[Any]:
+    """The ticket's current step rows in one query, each with the one ticket object (and its router)
+    attached, as ``select_related("ticket__router")`` would load them: the start of every run."""
+    from triage.models import Router, Ticket, TriageStep
+
+    models = (TriageStep, Ticket, Router)
+    connection = connections[TriageStep._default_manager.db]
+    key = (connection.alias, "current_steps_with_ticket")
+    sql = _statements.get(key)
+    if sql is None:
+        step, ticket, router = (_names(model, connection) for model in models)
+        columns = ", ".join(
+            f"{names.table}.{getattr(names, field)}"
+            for model, names in zip(models, (step, ticket, router), strict=True)
+            for field in _fields(model)
+        )
+        sql = (
+            f"SELECT {columns} FROM {step.table} "  # noqa: S608 - names from _meta
+            f"JOIN {ticket.table} ON {ticket.table}.{ticket.pk} = {step.table}.{step.ticket} "
+            f"JOIN {router.table} ON {router.table}.{router.pk} = {ticket.table}.{ticket.router} "
+            f"WHERE {step.table}.{step.ticket} = %s AND {step.table}.{step.is_current} = %s"
+        )
+        _statements[key] = sql
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ticket_id, True])
+        rows = cursor.fetchall()
+    steps: list[Any] = []
+    ticket_object = None
+    for row in rows:
+        values = iter(row)
+        step_row, ticket_row, router_row = (
+            _from_db(model, [next(values) for _ in _fields(model)], connection) for model in models
+        )
+        if ticket_object is None:
+            ticket_object = ticket_row
+            ticket_object.router = router_row
+        step_row.ticket = ticket_object
+        steps.append(step_row)
+    return steps
+
+
+def _from_db(model: type[Model], values: list[Any], connection: Any) -> Any:
+    """A model instance from a row of its concrete fields, converted as the ORM's own reads convert
+    them (the backend's converters, then the field's: JSON, SQLite's dates and booleans)."""
+    converters = _converters(model, connection.alias)
+    converted = []
+    for (column, functions), value in zip(converters, values, strict=True):
+        for function in functions:
+            value = function(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [column.target.attname for column, _ in converters], converted)
+
+
+@functools.cache
+def _converters(model: type[Model], alias: str) -> list[tuple[Any, list[Any]]]:
+    connection = connections[alias]
+    found = []
+    for field in _fields(model).values():
+        column = field.get_col(model._meta.db_table)
+        backend, own = connection.ops.get_db_converters(column), column.get_db_converters(connection)
+        found.append((column, backend + own))
+    return found

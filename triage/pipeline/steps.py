@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from triage.models import Ticket, TriageStep
-from triage.pipeline.statements import prep, row_update
+from triage.pipeline.statements import current_steps_with_ticket, prep, row_update
 from triage.pipeline.subtasks import ALL_STEPS
 
 FINISHED = (TriageStep.Status.DONE, TriageStep.Status.SKIPPED, TriageStep.Status.FAILED)
@@ -58,16 +58,9 @@ def steps_ensure(ticket: Ticket) -> dict[str, TriageStep]:
 def steps_load(ticket_id: int) -> tuple[Ticket, dict[str, TriageStep]]:
     """The ticket (with its router) and its current step of each subtask, in one query when every
     step row exists (the usual case: they are written with the ticket)."""
-    rows = list(
-        TriageStep.objects.select_related("ticket__router")
-        .filter(ticket_id=ticket_id, is_current=True)
-        .order_by()  # keyed by task below: the model's default order would only cost a sort
-    )
+    rows = current_steps_with_ticket(ticket_id)
     if {row.task_name for row in rows} >= set(ALL_STEPS):
-        ticket = rows[0].ticket
-        for row in rows:
-            row.ticket = ticket  # one ticket object for all of them, as the steps' relation
-        return ticket, {row.task_name: row for row in rows}
+        return rows[0].ticket, {row.task_name: row for row in rows}
     ticket = Ticket.objects.select_related("router").get(pk=ticket_id)
     return ticket, steps_ensure(ticket)
 
