@@ -148,6 +148,9 @@ CELERY_TASK_IGNORE_RESULT = True
 # Django still drops a connection older than CONN_MAX_AGE or broken (close_old_connections).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# The worker logs through LOGGING below (JSON lines with each model call's fields in production);
+# Celery would otherwise replace the root handler with its own text format and drop those fields.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-tickets": {"task": "triage.pipeline.tasks.sweep_stuck_tickets_task", "schedule": 60.0},

@@ -146,3 +146,31 @@ def test_triage_batch_json_has_the_articles_shape(
     }
     assert all(r["mode"] == "router" and r["total_tokens"] > 0 for r in first["routes"])
     assert second["ticket_index"] == 1 and "subject" in second["error"]
+
+
+def test_the_worker_logs_one_json_line_per_model_call_with_its_fields(
+    stub_triage_router: Any, stub_openai: StubOpenAI, tmp_path: Any
+) -> None:
+    from tests.pipeline.worker import LiveWorker
+    from tests.support.fixtures import STUB_KEY_ENV
+
+    worker = LiveWorker(
+        concurrency=4,
+        extra_env={STUB_KEY_ENV: "stub-secret-key", "LOG_FORMAT": "json"},
+        log=tmp_path / "w.log",
+    ).start()
+    try:
+        ticket = ticket_submit(router=stub_triage_router, subject="Outage", body="Secret body text 42.")
+        _wait_for(ticket, SETTLED)
+    finally:
+        worker.stop()
+    lines = [json.loads(line) for line in worker.log().splitlines() if line.startswith("{")]
+    calls = [line for line in lines if line.get("message") == "model call"]
+    assert len(calls) == 4, worker.log()
+    assert {c["task"] for c in calls} == {
+        "classify_ticket", "urgency_detection", "draft_customer_reply", "escalate_complex_issue"
+    }  # fmt: skip
+    for call in calls:
+        assert call["router"] == stub_triage_router.name and call["ticket_id"] == ticket.pk
+        assert call["outcome"] == "ok" and call["model"].startswith("stub-") and call["latency_ms"] >= 0
+    assert "Secret body text" not in worker.log()  # never a ticket's text
