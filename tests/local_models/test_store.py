@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 from collections.abc import Iterator
@@ -182,7 +183,13 @@ def test_a_starting_worker_loads_the_local_models_before_its_first_task(fresh_pr
     import triage_site.celery  # noqa: F401 - connects the worker's start-up handler
 
     assert store._loaded is None
-    signals.celeryd_after_setup.send(sender="test@host", instance=None, conf=None)
+    try:
+        signals.celeryd_after_setup.send(sender="test@host", instance=None, conf=None)
+        # and then what it started with is out of the garbage collector's full scans (they stalled
+        # every thread of the worker for 250-445 ms)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
     # loaded (here: trained on the small set) before any task, not inside the first ticket's step
     assert store._loaded is not None
     assert list((Path(store.cache_dir())).glob("local-models-*.joblib"))
