@@ -32,9 +32,9 @@ def warm_local_models(**_: Any) -> None:
 
 @signals.celeryd_after_setup.connect
 def freeze_startup_objects(**_: Any) -> None:
-    """After the warm-up: exempt the ~210,000 objects the worker started with (Django, the openai SDK,
+    """After the warm-up: exempt the ~250,000 objects the worker started with (Django, the openai SDK,
     the local models) from the cyclic garbage collector. A full collection walks every one of them
-    while holding the interpreter lock, and measured 250-445 ms here: every thread of the process,
-    so every ticket in flight, stood still for it. Afterwards 13-70 ms (only what came later)."""
+    while holding the interpreter lock: mid-run in bench/pipeline.py it took 133-146 ms of CPU, and
+    every thread of the process (every ticket in flight) stood still for it; frozen, 6.5-12.7 ms."""
     gc.collect()
     gc.freeze()

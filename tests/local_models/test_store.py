@@ -186,7 +186,7 @@ def test_a_starting_worker_loads_the_local_models_before_its_first_task(fresh_pr
     try:
         signals.celeryd_after_setup.send(sender="test@host", instance=None, conf=None)
         # and then what it started with is out of the garbage collector's full scans (they stalled
-        # every thread of the worker for 250-445 ms)
+        # every thread of the worker for 133-146 ms)
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
