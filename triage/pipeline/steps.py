@@ -80,7 +80,7 @@ def step_claim(step: TriageStep, *, deadline_seconds: float | None = None) -> bo
             True,
             TriageStep.Status.PENDING,
             TriageStep.Status.RUNNING,
-            prep(TriageStep, "started_at", now),
+            prep(TriageStep, "lease_expires_at", now),
         ],
     )
     if claimed:

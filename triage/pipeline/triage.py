@@ -261,10 +261,13 @@ def ticket_settle(ticket: Ticket, steps: list[TriageStep]) -> None:
     now = timezone.now()
     this_run = [s.pk for s in steps]
     # still triaging, and no current step is unfinished or not one of this run's (a re-triage's)
+    one_per_step = ", ".join(["%s"] * len(this_run))
     where = (
-        "{status} = %s AND NOT EXISTS (SELECT 1 FROM {step.table} WHERE {step.ticket} = {table}.{pk} "
-        "AND {step.is_current} = %s AND ({step.status} IN (%s, %s) OR {step.pk} NOT IN (%s)))"
-    ).replace("NOT IN (%s)", f"NOT IN ({', '.join(['%s'] * len(this_run))})")
+        "{status} = %s AND NOT EXISTS (SELECT 1 FROM {step.table} WHERE {step.ticket} = {table}.{pk} "  # noqa: S608 - only placeholders joined in
+        "AND {step.is_current} = %s AND ({step.status} IN (%s, %s) OR {step.pk} NOT IN ("
+        + one_per_step
+        + ")))"
+    )
     unfinished = [TriageStep.Status.PENDING, TriageStep.Status.RUNNING]
     row_update(
         Ticket,
