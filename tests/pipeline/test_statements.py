@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
 from triage.models import Router, Ticket, TriageStep
-from triage.pipeline.statements import current_steps_with_ticket, prep, row_update
-from triage.pipeline.steps import step_claim, step_complete, step_fail
+from triage.pipeline.statements import current_steps_with_ticket, prep, row_update, rows_update
+from triage.pipeline.steps import step_claim, step_complete, step_fail, step_skip, steps_claim_pending
 
 pytestmark = pytest.mark.django_db
 
@@ -105,6 +106,81 @@ def test_prep_gives_a_condition_the_fields_own_database_form(step: TriageStep) -
         TriageStep, step.pk, {"error": "x"}, where="{lease_expires_at} = %s",
         params=[prep(TriageStep, "lease_expires_at", later)],
     ) == 1  # fmt: skip
+
+
+def _four_steps(step: TriageStep) -> list[TriageStep]:
+    names = ["classify_ticket", "draft_customer_reply", "escalate_complex_issue"]
+    return [step, *(TriageStep.objects.create(ticket=step.ticket, task_name=name) for name in names)]
+
+
+def test_steps_that_start_together_are_claimed_in_one_statement(
+    step: TriageStep, django_assert_num_queries: Any
+) -> None:
+    urgency, classify, *_ = _four_steps(step)
+    with django_assert_num_queries(1):
+        claimed = steps_claim_pending([classify, urgency], deadline_seconds=30)
+    assert claimed == {classify.pk, urgency.pk}
+    for claimed_step in (classify, urgency):
+        row = TriageStep.objects.get(pk=claimed_step.pk)
+        assert row.status == "running" and claimed_step.status == "running"
+        assert row.started_at == claimed_step.started_at
+        assert row.lease_expires_at == claimed_step.lease_expires_at > timezone.now() + timedelta(seconds=30)
+    # a second run, from its own copies of the rows: both are held, it takes neither
+    again = list(TriageStep.objects.filter(pk__in=claimed).order_by("pk"))
+    for copy in again:
+        copy.status = "pending"
+    assert steps_claim_pending(again) == set()
+
+
+def test_a_joint_claim_takes_only_the_pending_current_rows_and_says_which(step: TriageStep) -> None:
+    urgency, classify, reply, brief = _four_steps(step)
+    TriageStep.objects.filter(pk=classify.pk).update(status="done")  # finished by an earlier run
+    TriageStep.objects.filter(pk=reply.pk).update(is_current=False)  # retired by a re-triage
+    TriageStep.objects.filter(pk=brief.pk).update(  # left running by a dead worker: step_run decides
+        status="running", lease_expires_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert steps_claim_pending([urgency, classify, reply, brief]) == {urgency.pk}
+    assert classify.status == reply.status == brief.status == "pending"  # not taken: left as they were
+    rows = dict(TriageStep.objects.values_list("pk", "status"))
+    assert rows == {urgency.pk: "running", classify.pk: "done", reply.pk: "pending", brief.pk: "running"}
+
+
+def test_a_joint_claim_of_steps_already_running_here_sends_nothing(
+    step: TriageStep, django_assert_num_queries: Any
+) -> None:
+    step.status = "done"
+    with django_assert_num_queries(0):
+        assert steps_claim_pending([step]) == set()
+
+
+def test_rows_update_returns_the_keys_its_condition_took(step: TriageStep) -> None:
+    urgency, classify, reply, _ = _four_steps(step)
+    TriageStep.objects.filter(pk=reply.pk).update(error="keep")
+    hostile = "'); DELETE FROM triage_triagestep; -- %s {status}"
+    changed = rows_update(
+        TriageStep, [urgency.pk, classify.pk, reply.pk], {"error": hostile}, where="{error} = %s", params=[""]
+    )
+    assert changed == {urgency.pk, classify.pk}
+    errors = dict(TriageStep.objects.values_list("pk", "error"))
+    assert errors[urgency.pk] == errors[classify.pk] == hostile and errors[reply.pk] == "keep"
+    assert rows_update(TriageStep, [], {"error": "x"}) == set()
+
+
+def test_a_skip_settles_an_unfinished_step_and_never_overwrites_a_finished_one(
+    step: TriageStep, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(1):  # one conditional update; nothing read back
+        step_skip(step, reason="urgency 2 < threshold 4")
+    row = TriageStep.objects.get(pk=step.pk)
+    assert (row.status, row.skip_reason, row.lease_expires_at) == ("skipped", "urgency 2 < threshold 4", None)
+    assert (step.status, step.finished_at) == ("skipped", row.finished_at)
+
+    done = TriageStep.objects.create(ticket=step.ticket, task_name="escalate_complex_issue", status="done")
+    stale = TriageStep.objects.get(pk=done.pk)
+    stale.status = "pending"  # this run's copy predates the other run's answer
+    step_skip(stale, reason="urgency 2 < threshold 4")
+    assert TriageStep.objects.get(pk=done.pk).status == "done"
+    assert stale.status == "done" and stale.skip_reason == ""  # what the other run wrote, read back
 
 
 def test_a_runs_start_loads_steps_ticket_and_router_as_the_orm_does(step: TriageStep) -> None:

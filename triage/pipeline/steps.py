@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from triage.models import Ticket, TriageStep
-from triage.pipeline.statements import current_steps_with_ticket, prep, row_update
+from triage.pipeline.statements import current_steps_with_ticket, prep, row_update, rows_update
 from triage.pipeline.subtasks import ALL_STEPS
 
 FINISHED = (TriageStep.Status.DONE, TriageStep.Status.SKIPPED, TriageStep.Status.FAILED)
@@ -86,6 +86,29 @@ def step_claim(step: TriageStep, *, deadline_seconds: float | None = None) -> bo
     if claimed:
         step.status, step.started_at, step.lease_expires_at = TriageStep.Status.RUNNING, now, lease_until
     return bool(claimed)
+
+
+def steps_claim_pending(steps: list[TriageStep], *, deadline_seconds: float | None = None) -> set[int]:
+    """Take the steps that start together (classification and urgency; the reply and the brief) in
+    one statement instead of one each: those still pending and current. The ids taken; a step not
+    among them (finished, or held or left running by another run) goes through ``step_run``'s loop,
+    which waits out, settles or re-claims it one by one."""
+    pending = [step for step in steps if step.status == TriageStep.Status.PENDING]
+    if not pending:
+        return set()
+    now = timezone.now()
+    lease_until = now + step_lease(deadline_seconds)
+    claimed = rows_update(
+        TriageStep,
+        [step.pk for step in pending],
+        {"status": TriageStep.Status.RUNNING, "started_at": now, "lease_expires_at": lease_until},
+        where="{is_current} = %s AND {status} = %s",
+        params=[True, TriageStep.Status.PENDING],
+    )
+    for step in pending:
+        if step.pk in claimed:
+            step.status, step.started_at, step.lease_expires_at = TriageStep.Status.RUNNING, now, lease_until
+    return claimed
 
 
 INTERRUPTED_ERROR = (
@@ -169,13 +192,21 @@ _RESULT_FIELDS = [
 
 
 def step_skip(step: TriageStep, *, reason: str) -> None:
-    TriageStep.objects.filter(pk=step.pk).exclude(status__in=FINISHED).update(
-        status=TriageStep.Status.SKIPPED,
-        skip_reason=reason,
-        finished_at=timezone.now(),
-        lease_expires_at=None,
-    )
-    step.refresh_from_db()
+    """Settle the step as skipped (with its reason, shown on the page) unless it is finished."""
+    now = timezone.now()
+    values = {
+        "status": TriageStep.Status.SKIPPED,
+        "skip_reason": reason,
+        "finished_at": now,
+        "lease_expires_at": None,
+    }
+    unfinished = [TriageStep.Status.PENDING, TriageStep.Status.RUNNING]
+    skipped = row_update(TriageStep, step.pk, values, where="{status} IN (%s, %s)", params=unfinished)
+    if skipped:
+        for name, value in values.items():
+            setattr(step, name, value)
+    else:
+        step.refresh_from_db()  # another run finished it first: keep what it wrote
 
 
 def step_fail(step: TriageStep, *, error: str, attempts: list[dict[str, Any]]) -> None:

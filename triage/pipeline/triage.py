@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
@@ -28,6 +29,7 @@ from triage.pipeline.steps import (
     step_mark_interrupted,
     step_skip,
     step_was_interrupted,
+    steps_claim_pending,
     steps_held,
     steps_load,
     steps_reset,
@@ -59,14 +61,19 @@ def triage_ticket(*, ticket_id: int) -> None:
         return
     ticket, steps = started
     prompts = task_prompts(ticket.router)
+    deadline = float(ticket.router.request_deadline_seconds)
     pool = step_pool()
-    classify = pool.submit(_in_thread, step_run, ticket, steps[CLASSIFY], prompts)
-    urgency_step = step_run(ticket, steps[URGENCY], prompts)
+    first = steps_claim_pending([steps[CLASSIFY], steps[URGENCY]], deadline_seconds=deadline)
+    classify = pool.submit(_in_thread, step_run, ticket, steps[CLASSIFY], prompts, claimed=first)
+    urgency_step = step_run(ticket, steps[URGENCY], prompts, claimed=first)
     urgency = urgency_step.result if urgency_step.result else dict(DEFAULT_URGENCY)
-    reply = pool.submit(_in_thread, step_run, ticket, steps[REPLY], prompts, urgency=int(urgency["score"]))
+    score = int(urgency["score"])
     escalate, reason = escalation_decision(urgency=urgency, threshold=ticket.router.escalation_threshold)
+    together = [steps[REPLY], steps[BRIEF]] if escalate else [steps[REPLY]]
+    second = steps_claim_pending(together, deadline_seconds=deadline)
+    reply = pool.submit(_in_thread, step_run, ticket, steps[REPLY], prompts, urgency=score, claimed=second)
     if escalate:
-        step_run(ticket, steps[BRIEF], prompts, urgency=int(urgency["score"]))
+        step_run(ticket, steps[BRIEF], prompts, urgency=score, claimed=second)
     else:
         step_skip(steps[BRIEF], reason=reason)
     _wait(classify, reply)
@@ -152,13 +159,22 @@ def task_prompts(router: Router) -> dict[str, str]:
 
 
 def step_run(
-    ticket: Ticket, step: TriageStep, prompts: dict[str, str], *, urgency: int | None = None
+    ticket: Ticket,
+    step: TriageStep,
+    prompts: dict[str, str],
+    *,
+    urgency: int | None = None,
+    claimed: Collection[int] = (),
 ) -> TriageStep:
     """Run one step unless it is finished; wait out another worker's live lease instead of racing it.
+    ``claimed``: ids this run has already claimed together (``steps_claim_pending``).
 
     A step whose run died mid-call is settled as interrupted, not asked again (it may have been
     billed), unless ``TRIAGE_REASK_INTERRUPTED_STEPS`` says to pay for a second call.
     """
+    if step.pk in claimed:
+        _step_execute(ticket, step, prompts.get(step.task_name, ""), urgency=urgency)
+        return step
     while step.status not in FINISHED:
         if step_was_interrupted(step) and not settings.TRIAGE_REASK_INTERRUPTED_STEPS:
             fallback = dict(DEFAULT_URGENCY) if step.task_name == URGENCY else None
