@@ -131,3 +131,26 @@ def test_a_tickets_steps_are_read_without_joining_the_ticket_table() -> None:
     sql = str(Ticket(pk=1).steps.filter(is_current=True).query)
     assert "JOIN" not in sql  # the default ordering is by the ticket id column, not the relation
     assert sql.endswith('ORDER BY "triage_triagestep"."ticket_id" DESC, "triage_triagestep"."id" ASC')
+
+
+def test_a_routers_model_calls_are_found_by_the_composite_index_alone() -> None:
+    """ModelCall.router has no index of its own (migration 0007): the composite index that starts
+    with the column serves the lookup, and the foreign key still holds."""
+    from django.db import connection
+
+    from triage.models import ModelCall
+
+    table = ModelCall._meta.db_table
+    with connection.cursor() as cursor:
+        indexes = connection.introspection.get_constraints(cursor, table)
+    by_router = [
+        name for name, info in indexes.items() if info["index"] and info["columns"][:1] == ["router_id"]
+    ]
+    assert by_router == ["modelcall_router_task_model"]
+    assert any(info["foreign_key"] == ("triage_router", "id") for info in indexes.values())
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f'EXPLAIN SELECT id FROM "{table}" WHERE router_id = 1')  # noqa: S608
+            plan = " ".join(row[0] for row in cursor.fetchall())
+        assert "modelcall_router_task_model" in plan

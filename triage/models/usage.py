@@ -20,7 +20,10 @@ class CallOutcome(models.TextChoices):
 
 
 class ModelCall(models.Model):
-    router = models.ForeignKey(Router, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    # no index of its own: modelcall_router_task_model starts with it and serves every lookup by router
+    router = models.ForeignKey(
+        Router, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls", db_index=False
+    )
     task_name = models.CharField(max_length=100, blank=True)
     model = models.ForeignKey(
         LLMModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
