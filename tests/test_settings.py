@@ -124,3 +124,15 @@ def test_production_logs_are_json_lines_and_development_logs_are_text(tmp_path: 
         timeout=60,
     )
     assert "WARNING triage.check model call" in dev.stderr
+
+
+@pytest.mark.parametrize("seconds", ["0", "2700"])
+def test_a_time_limit_a_run_could_outlast_the_brokers_redelivery_is_refused(
+    tmp_path: Path, seconds: str
+) -> None:
+    """A run may last its time limit plus one call's request deadline (at most 900 s): beyond the
+    broker's visibility timeout (3600 s) a task still running would be handed to a second worker."""
+    result = _settings_with({"DEBUG": "1", "TRIAGE_TASK_SOFT_TIME_LIMIT": seconds}, tmp_path)
+    assert result.returncode != 0
+    assert "TRIAGE_TASK_SOFT_TIME_LIMIT must be between 1 and 2639 seconds" in result.stderr
+    assert _probe({"DEBUG": "1", "TRIAGE_TASK_SOFT_TIME_LIMIT": "2639"}, tmp_path)["debug"] is True

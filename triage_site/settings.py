@@ -108,6 +108,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Broker and shared cache: Redis via REDIS_URL, else file broker + database cache ------
 REDIS_URL = env.str("REDIS_URL", default="")
+BROKER_VISIBILITY_TIMEOUT = 3600  # seconds before Redis hands an unacknowledged task to another worker
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -117,8 +118,9 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = REDIS_URL
-    # Longer than the task's hard time limit, so a running task is never handed to a second worker.
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+    # Longer than a run can last (see TRIAGE_TASK_SOFT_TIME_LIMIT), so a running task is never
+    # handed to a second worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
 else:
     CACHES = {
         "default": {
@@ -268,9 +270,18 @@ TRIAGE_STEP_LEASE_SECONDS = env.int("TRIAGE_STEP_LEASE_SECONDS", default=150)
 TRIAGE_STEP_THREADS = env.int("TRIAGE_STEP_THREADS", default=16)
 # Redeliveries of one ticket's triage (after crashes) before it is marked failed.
 TRIAGE_MAX_RUNS = env.int("TRIAGE_MAX_RUNS", default=3)
-# Soft time limit of one ticket's triage task; the hard limit is 60 s later. Both stay well under
-# the broker's visibility timeout (3600 s).
+# Time limit of one ticket's triage run: no step starts after it (one not started fails with the
+# reason; a call already started ends by its router's request deadline, at most 900 s). The run
+# enforces it itself: Celery's own time limits (also set on the task, soft = this, hard 60 s later)
+# do nothing under the thread pool. A run therefore ends within this + 900 s + 60 s, which must stay
+# under the broker's visibility timeout, or a message still being worked on would be redelivered.
 TRIAGE_TASK_SOFT_TIME_LIMIT = env.int("TRIAGE_TASK_SOFT_TIME_LIMIT", default=600)
+TRIAGE_TASK_HARD_TIME_LIMIT = TRIAGE_TASK_SOFT_TIME_LIMIT + 60
+if not 0 < TRIAGE_TASK_SOFT_TIME_LIMIT < BROKER_VISIBILITY_TIMEOUT - 900 - 60:
+    raise ImproperlyConfigured(
+        f"TRIAGE_TASK_SOFT_TIME_LIMIT must be between 1 and {BROKER_VISIBILITY_TIMEOUT - 961} seconds "
+        f"(a run must end before the broker's visibility timeout, {BROKER_VISIBILITY_TIMEOUT} s)"
+    )
 # Model-call audit rows go to a per-process writer thread that inserts them in batches, off the
 # request path (triage/routing/audit.py); 0 writes them inline, one INSERT per request.
 ROUTING_AUDIT_BACKGROUND = env.bool("ROUTING_AUDIT_BACKGROUND", default=True)

@@ -255,7 +255,7 @@ def test_a_settle_never_overwrites_a_ticket_queued_again(
 def test_an_older_run_never_calls_a_model_for_a_step_a_re_triage_retired(
     stub_triage_router: Any, stub_openai: StubOpenAI, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from triage.pipeline.triage import step_run, ticket_start
+    from triage.pipeline.triage import RunTimeLimit, step_run, ticket_start
 
     started = ticket_start(_submit(stub_triage_router).pk)
     assert started is not None
@@ -263,7 +263,9 @@ def test_an_older_run_never_calls_a_model_for_a_step_a_re_triage_retired(
     with django_capture_on_commit_callbacks(execute=False):
         ticket_retriage(ticket=ticket, step="classify_ticket")
 
-    step = step_run(ticket, steps["classify_ticket"], {})  # the older run reaches its classify step
+    step = step_run(
+        ticket, steps["classify_ticket"], prompts={}, time_limit=RunTimeLimit(600)
+    )  # the older run reaches its classify step
     assert stub_openai.request_count("stub-classify") == 0  # not billed for a row that is history
     assert not step.is_current and step.status == TriageStep.Status.PENDING
 
@@ -518,3 +520,66 @@ def test_reask_setting_pays_for_the_interrupted_call_again_and_completes_the_tic
     assert stub_openai.request_count("stub-reply-premium") == 1
     assert _steps(ticket)["draft_customer_reply"].status == "done"
     assert ticket.status == Ticket.Status.TRIAGED
+
+
+def test_no_step_starts_after_the_runs_time_limit_and_the_ticket_says_why(
+    stub_triage_router: Any, stub_openai: StubOpenAI, settings: Any
+) -> None:
+    """Celery's time limits do nothing under the thread pool: the run keeps its own. Urgency
+    answers after the limit has passed, so the reply and the brief are never asked for."""
+    settings.TRIAGE_TASK_SOFT_TIME_LIMIT = 1
+    stub_openai.set_default("stub-urgency", delayed(1.3, urgency_json(5)))
+    ticket = _submit(stub_triage_router)
+
+    triage_ticket(ticket_id=ticket.pk)
+
+    ticket.refresh_from_db()
+    steps = _steps(ticket)
+    assert steps["urgency_detection"].status == "done"  # a call already started ends normally
+    assert steps["classify_ticket"].status == "done"
+    assert stub_openai.request_count("stub-reply-premium") == stub_openai.request_count("stub-brief") == 0
+    for name in ("draft_customer_reply", "escalate_complex_issue"):
+        assert steps[name].status == "failed" and "time limit (1 s" in steps[name].error
+        assert steps[name].finished_at is not None and steps[name].served_by == ""
+    assert ticket.status == Ticket.Status.FAILED
+    assert "draft_customer_reply could not be served: not run" in ticket.attention_reason
+
+    ticket_retriage(ticket=ticket)  # an agent re-runs it once the cause is fixed
+    settings.TRIAGE_TASK_SOFT_TIME_LIMIT = 600
+    triage_ticket(ticket_id=ticket.pk)
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.TRIAGED
+    assert stub_openai.request_count("stub-reply-premium") == 1
+
+
+def test_a_run_stops_waiting_on_another_runs_step_at_its_time_limit_and_leaves_it_that_run(
+    stub_triage_router: Any, stub_openai: StubOpenAI, settings: Any
+) -> None:
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.TRIAGE_TASK_SOFT_TIME_LIMIT = 1
+    ticket = _submit(stub_triage_router)
+    held_until = timezone.now() + timedelta(minutes=5)
+    # another worker's run holds urgency under a live lease (a re-delivery racing it, say)
+    TriageStep.objects.filter(ticket=ticket, task_name="urgency_detection").update(
+        status=TriageStep.Status.RUNNING, started_at=timezone.now(), lease_expires_at=held_until
+    )
+    from triage.pipeline.steps import steps_held
+    from triage.pipeline.triage import triage_ticket as run  # the run itself, past the duplicate check
+
+    assert steps_held(ticket)
+    Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.QUEUED)
+    started = time.monotonic()
+    run(ticket_id=ticket.pk)
+    assert time.monotonic() - started < 30  # not the holder's five-minute lease
+
+    steps = _steps(ticket)
+    assert steps["urgency_detection"].status == "running"  # the holder's, untouched
+    assert steps["urgency_detection"].lease_expires_at == held_until
+    assert {steps[n].status for n in ("draft_customer_reply", "escalate_complex_issue")} == {"pending"}
+    assert stub_openai.request_count("stub-urgency") == 0
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.TRIAGING  # the holder settles it

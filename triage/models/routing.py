@@ -136,6 +136,7 @@ class Router(models.Model):
     affinity_ttl_seconds = models.PositiveIntegerField(
         default=3600, help_text="How long an affinity key stays pinned to its model."
     )
+    # settings.py checks TRIAGE_TASK_SOFT_TIME_LIMIT against this field's maximum (900 s)
     request_deadline_seconds = models.DecimalField(
         max_digits=6,
         decimal_places=2,

@@ -147,6 +147,34 @@ def step_mark_interrupted(step: TriageStep, *, result: dict[str, Any] | None = N
     return bool(marked)
 
 
+def time_limit_error(limit_seconds: float) -> str:
+    return (
+        f"not run: this ticket's triage passed its time limit ({limit_seconds:g} s, "
+        "TRIAGE_TASK_SOFT_TIME_LIMIT) before the step could start; re-run the ticket to try again"
+    )
+
+
+def step_stop_at_time_limit(step: TriageStep, *, limit_seconds: float) -> bool:
+    """Settle a step nobody has started as failed because the run ran out of time (no model is
+    called). False, with the row re-read, when another run holds or finished it: that run carries on."""
+    values = {
+        "status": TriageStep.Status.FAILED,
+        "error": time_limit_error(limit_seconds),
+        "finished_at": timezone.now(),
+        "lease_expires_at": None,
+    }
+    stopped = row_update(
+        TriageStep, step.pk, values, where="{is_current} = %s AND {status} = %s",
+        params=[True, TriageStep.Status.PENDING],
+    )  # fmt: skip
+    if stopped:
+        for name, value in values.items():
+            setattr(step, name, value)
+    else:
+        step.refresh_from_db()
+    return bool(stopped)
+
+
 def step_complete(
     step: TriageStep,
     *,

@@ -11,8 +11,9 @@ from triage.pipeline.triage import tickets_sweep_stuck, triage_ticket
 @shared_task(
     acks_late=True,
     reject_on_worker_lost=True,
+    # used by the prefork and gevent pools; under threads the run keeps TRIAGE_TASK_SOFT_TIME_LIMIT itself
     soft_time_limit=settings.TRIAGE_TASK_SOFT_TIME_LIMIT,
-    time_limit=settings.TRIAGE_TASK_SOFT_TIME_LIMIT + 60,
+    time_limit=settings.TRIAGE_TASK_HARD_TIME_LIMIT,
 )
 def triage_ticket_task(ticket_id: int) -> None:
     triage_ticket(ticket_id=ticket_id)

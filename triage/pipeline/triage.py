@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +28,7 @@ from triage.pipeline.steps import (
     step_lease,
     step_mark_interrupted,
     step_skip,
+    step_stop_at_time_limit,
     step_was_interrupted,
     steps_claim_pending,
     steps_held,
@@ -60,20 +61,33 @@ def triage_ticket(*, ticket_id: int) -> None:
     if started is None:
         return
     ticket, steps = started
+    # Celery's time limits do nothing under the thread pool, so the run keeps its own: no step
+    # starts after it (a call already started ends by the router's request deadline)
+    time_limit = RunTimeLimit(float(settings.TRIAGE_TASK_SOFT_TIME_LIMIT))
     prompts = task_prompts(ticket.router)
     deadline = float(ticket.router.request_deadline_seconds)
     pool = step_pool()
     first = steps_claim_pending([steps[CLASSIFY], steps[URGENCY]], deadline_seconds=deadline)
-    classify = pool.submit(_in_thread, step_run, ticket, steps[CLASSIFY], prompts, claimed=first)
-    urgency_step = step_run(ticket, steps[URGENCY], prompts, claimed=first)
+    classify = pool.submit(
+        _in_thread, step_run, ticket, steps[CLASSIFY], prompts=prompts, time_limit=time_limit, claimed=first
+    )
+    urgency_step = step_run(ticket, steps[URGENCY], prompts=prompts, time_limit=time_limit, claimed=first)
+    if urgency_step.status not in FINISHED:
+        # another live run holds it and this one's time ran out waiting: that run finishes the ticket
+        log.warning("ticket %s: time limit reached while another run holds urgency; leaving it", ticket.pk)
+        _wait(classify)
+        return
     urgency = urgency_step.result if urgency_step.result else dict(DEFAULT_URGENCY)
     score = int(urgency["score"])
     escalate, reason = escalation_decision(urgency=urgency, threshold=ticket.router.escalation_threshold)
     together = [steps[REPLY], steps[BRIEF]] if escalate else [steps[REPLY]]
-    second = steps_claim_pending(together, deadline_seconds=deadline)
-    reply = pool.submit(_in_thread, step_run, ticket, steps[REPLY], prompts, urgency=score, claimed=second)
+    second = set() if time_limit.passed() else steps_claim_pending(together, deadline_seconds=deadline)
+    reply = pool.submit(
+        _in_thread, step_run, ticket, steps[REPLY],
+        prompts=prompts, time_limit=time_limit, urgency=score, claimed=second,
+    )  # fmt: skip
     if escalate:
-        step_run(ticket, steps[BRIEF], prompts, urgency=score, claimed=second)
+        step_run(ticket, steps[BRIEF], prompts=prompts, time_limit=time_limit, urgency=score, claimed=second)
     else:
         step_skip(steps[BRIEF], reason=reason)
     _wait(classify, reply)
@@ -158,11 +172,23 @@ def task_prompts(router: Router) -> dict[str, str]:
     return {name: task.system_prompt for name, task in spec.tasks.items()}
 
 
+@dataclass(frozen=True)
+class RunTimeLimit:
+    """A run's time limit (``TRIAGE_TASK_SOFT_TIME_LIMIT``), counted from its start."""
+
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    def passed(self) -> bool:
+        return time.monotonic() - self.started >= self.seconds
+
+
 def step_run(
     ticket: Ticket,
     step: TriageStep,
-    prompts: dict[str, str],
     *,
+    prompts: dict[str, str],
+    time_limit: RunTimeLimit,
     urgency: int | None = None,
     claimed: Collection[int] = (),
 ) -> TriageStep:
@@ -170,7 +196,9 @@ def step_run(
     ``claimed``: ids this run has already claimed together (``steps_claim_pending``).
 
     A step whose run died mid-call is settled as interrupted, not asked again (it may have been
-    billed), unless ``TRIAGE_REASK_INTERRUPTED_STEPS`` says to pay for a second call.
+    billed), unless ``TRIAGE_REASK_INTERRUPTED_STEPS`` says to pay for a second call. Past the run's
+    time limit no step starts: one nobody holds fails with the reason, one another run holds is
+    left to that run (returned unfinished).
     """
     if step.pk in claimed:
         _step_execute(ticket, step, prompts.get(step.task_name, ""), urgency=urgency)
@@ -181,6 +209,10 @@ def step_run(
             if step_mark_interrupted(step, result=fallback):
                 log.warning("ticket %s: step %s interrupted mid-call; not asked again", ticket.pk, step.pk)
             continue
+        if time_limit.passed():
+            if step_stop_at_time_limit(step, limit_seconds=time_limit.seconds):
+                log.warning("ticket %s: step %s not started, time limit passed", ticket.pk, step.pk)
+            break
         if step_claim(step, deadline_seconds=float(ticket.router.request_deadline_seconds)):
             _step_execute(ticket, step, prompts.get(step.task_name, ""), urgency=urgency)
             break
@@ -257,10 +289,9 @@ def ticket_settle(ticket: Ticket, steps: list[TriageStep]) -> None:
     triaged and its current steps are exactly these, all finished: after a re-triage asked meanwhile
     (the ticket queued again, new step rows), the run that re-triage started settles the ticket.
     """
-    # urgency's failure and an interrupted step are degraded (the ticket needs attention), not failed
-    failed = [
-        s for s in steps if s.status == TriageStep.Status.FAILED and s.task_name != URGENCY and not s.degraded
-    ]
+    # urgency's failure (scored 3 instead) and an interrupted step are degraded: the ticket needs
+    # attention, it did not fail
+    failed = [s for s in steps if s.status == TriageStep.Status.FAILED and not s.degraded]
     degraded = [s for s in steps if s.degraded]
     if failed:
         status = Ticket.Status.FAILED
