@@ -73,9 +73,11 @@ def triage_ticket(*, ticket_id: int) -> None:
     )
     urgency_step = step_run(ticket, steps[URGENCY], prompts=prompts, time_limit=time_limit, claimed=first)
     if urgency_step.status not in FINISHED:
-        # another live run holds it and this one's time ran out waiting: that run finishes the ticket
-        log.warning("ticket %s: time limit reached while another run holds urgency; leaving it", ticket.pk)
+        # this run's time ran out waiting for another live run that holds urgency, or a re-triage
+        # retired it: the run that holds it, or the re-triage's, finishes the ticket
+        log.warning("ticket %s: urgency is another run's; leaving the ticket to it", ticket.pk)
         _wait(classify)
+        _audit_flush(ticket)
         return
     urgency = urgency_step.result if urgency_step.result else dict(DEFAULT_URGENCY)
     score = int(urgency["score"])
@@ -92,10 +94,14 @@ def triage_ticket(*, ticket_id: int) -> None:
         step_skip(steps[BRIEF], reason=reason)
     _wait(classify, reply)
     ticket_settle(ticket, list(steps.values()))
-    # The model-call rows (the audit trail behind the stats) are written off the path; the task
-    # ends, and its worker slot frees, once the writer has taken this ticket's rows (or after the
-    # flush's timeout, logged). The steps, which the ticket's page and API show, were written as each
-    # one ended, so settling doesn't wait for the rows.
+    _audit_flush(ticket)
+
+
+def _audit_flush(ticket: Ticket) -> None:
+    """The model-call rows (the audit trail behind the stats) are written off the path; the task
+    ends, and its worker slot frees, once the writer has taken this ticket's rows (or after the
+    flush's timeout, logged). The steps, which the ticket's page and API show, were written as each
+    one ended, so settling doesn't wait for the rows."""
     if not audit_flush():
         log.warning("ticket %s: its model-call rows were not written within the flush timeout", ticket.pk)
 
