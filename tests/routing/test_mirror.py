@@ -169,6 +169,35 @@ def test_a_local_write_is_not_undone_by_a_refresh_that_read_before_it(monkeypatc
     assert state.read(["k"]) == {"k": "new"}
 
 
+def test_a_key_asked_for_while_a_refresh_reads_is_not_answered_as_absent(monkeypatch):
+    """A worker starting with a backlog: its first request asked for the configuration version
+    only; while the refresh for it reads the cache, requests ask for the breaker records too. That
+    refresh never read them, so answering from it would say "no record": every breaker closed, and
+    a restarted worker called a model whose breaker was open (seen in ``make soak``)."""
+    import threading
+
+    state = mirror.StateMirror(60.0)
+    state._wake = threading.Event()  # the mirror's thread waits on the old event: refreshed by hand
+    opened = breaker.breaker_record_failure(None, time.time(), outcome="rate_limited", retry_after=60)
+    shared = {"version": "v1", "health:1": opened}
+
+    class RequestArrivesDuringTheRead:
+        def get_many(self, keys):
+            assert state.read(["version", "health:1"]) is None  # that request reads the cache itself
+            return {key: shared[key] for key in keys}
+
+    assert state.read(["version"]) is None
+    monkeypatch.setattr(mirror, "cache", RequestArrivesDuringTheRead())
+    state.refresh()  # read "version" alone: "health:1" was asked for meanwhile
+
+    assert state.read(["version"]) == {"version": "v1"}
+    assert state.read(["version", "health:1"]) is None  # not {"version": "v1"}: the cache answers
+
+    state.refresh()
+
+    assert state.read(["version", "health:1"]) == shared
+
+
 @pytest.mark.django_db
 def test_a_wiped_shared_cache_gets_this_processs_breaker_records_back():
     """Redis restarted without persistence: open breakers must not all look healthy at once."""

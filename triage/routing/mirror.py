@@ -49,7 +49,8 @@ CONFIG_VERSION_KEY = "routing:config-version"  # the routing configuration's ver
 class StateMirror:
     def __init__(self, interval: float) -> None:
         self.interval = interval
-        self._keys: set[str] = set()
+        self._keys: set[str] = set()  # what requests asked for: the next refresh reads them
+        self._fetched: frozenset[str] = frozenset()  # what the last complete refresh read
         self._values: dict[str, Any] = {}
         self._written_at: dict[str, float] = {}  # local writes newer than a refresh win over it
         self._refreshed_at = float("-inf")  # monotonic start of the last complete refresh
@@ -60,10 +61,15 @@ class StateMirror:
         self._thread.start()
 
     def read(self, keys: list[str]) -> dict[str, Any] | None:
-        """The mirrored values of ``keys`` (absent keys left out), or None: read the cache instead."""
+        """The mirrored values of ``keys`` (absent keys left out), or None: read the cache instead.
+
+        Only keys the last complete refresh read count as mirrored: a key asked for while a refresh
+        was under way is not in what that refresh read, and leaving it out of the answer would say
+        "no record" (for a breaker: closed, while it may be open).
+        """
         now = time.monotonic()
         self._used_at = now
-        if now - self._refreshed_at > 2 * self.interval or not self._keys.issuperset(keys):
+        if now - self._refreshed_at > 2 * self.interval or not self._fetched.issuperset(keys):
             with self._lock:
                 self._keys.update(keys)
             self._wake.set()
@@ -83,6 +89,7 @@ class StateMirror:
         with self._lock:
             self._values = {}
             self._written_at = {}
+            self._fetched = frozenset()
             self._refreshed_at = float("-inf")
 
     def refresh(self) -> None:
@@ -99,6 +106,7 @@ class StateMirror:
                     fresh[key] = self._values[key]  # written here after this refresh read it
             self._values = fresh
             self._written_at = {k: t for k, t in self._written_at.items() if t >= started}
+            self._fetched = frozenset(keys)
             self._refreshed_at = started
 
     def _reseed(self, fetched: dict[str, Any]) -> dict[str, Any]:
