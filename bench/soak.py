@@ -333,6 +333,7 @@ def main() -> int:
     outage_window = (0.0, 0.0)
     kills: list[float] = []
     redis_restart_at = 0.0
+    worker_exits = 0
     settled_at: float | None = None
     from triage.models import Ticket
 
@@ -361,6 +362,12 @@ def main() -> int:
                     time.sleep(2)
                     redis.start()
                     say("Redis back")
+            if worker.process is not None and worker.process.poll() is not None:
+                # as docker-compose's restart policy does (kombu's reconnect after a Redis restart
+                # sometimes ends the worker with "Unrecoverable error")
+                worker_exits += 1
+                say(f"worker exited on its own (code {worker.process.returncode}); restarting it")
+                worker.start()
             if now - last_sweep >= args.lease:
                 swept += sweep()
                 last_sweep = time.perf_counter()
@@ -391,6 +398,7 @@ def main() -> int:
         kills=kills,
         redis_restart_at=redis_restart_at,
         swept=swept,
+        worker_exits=worker_exits,
         settled=settled_at is not None,
         total=total,
     )
@@ -410,6 +418,7 @@ def report(
     kills: list[float],
     redis_restart_at: float,
     swept: int,
+    worker_exits: int,
     settled: bool,
     total: float,
 ) -> bool:
@@ -435,7 +444,7 @@ def report(
     runs = Counter(tickets.values_list("triage_runs", flat=True))
     print("triage runs per ticket: " + ", ".join(f"{k}: {v}" for k, v in sorted(runs.items())))
     print(f"faults: worker SIGKILLed {len(kills)}x, Redis restarted {'1x' if redis_restart_at else '0x'}, "
-          f"sweeper re-enqueued {swept} tickets")  # fmt: skip
+          f"worker exited on its own and restarted {worker_exits}x, sweeper re-enqueued {swept} tickets")  # fmt: skip
     lost = args.tickets - stored
     stuck = stored - sum(by_status[s] for s in SETTLED)
     failed = by_status.get("failed", 0)

@@ -62,3 +62,11 @@ def test_local_models_are_trained_once_into_a_volume_the_app_services_share() ->
     assert "triage.local_models" in " ".join(SERVICES["migrate"]["command"])
     for name in ("migrate", "web", "worker"):
         assert "appdata:/data" in SERVICES[name]["volumes"]
+
+
+def test_long_running_services_come_back_after_they_exit() -> None:
+    """A worker that loses Redis can exit (kombu's reconnect fails now and then, seen in make soak);
+    without a restart policy nobody would consume the queue until someone noticed."""
+    for name in ("postgres", "redis", "web", "worker", "beat"):
+        assert SERVICES[name]["restart"] == "unless-stopped", name
+    assert "restart" not in SERVICES["migrate"]  # one-shot: it must finish, not loop
