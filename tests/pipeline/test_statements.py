@@ -11,7 +11,14 @@ from django.utils import timezone
 
 from triage.models import Router, Ticket, TriageStep
 from triage.pipeline.statements import current_steps_with_ticket, prep, row_update, rows_update
-from triage.pipeline.steps import step_claim, step_complete, step_fail, step_skip, steps_claim_pending
+from triage.pipeline.steps import (
+    step_claim,
+    step_claim_renew,
+    step_complete,
+    step_fail,
+    step_skip,
+    steps_claim_pending,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -145,12 +152,47 @@ def test_a_joint_claim_takes_only_the_pending_current_rows_and_says_which(step: 
     assert rows == {urgency.pk: "running", classify.pk: "done", reply.pk: "pending", brief.pk: "running"}
 
 
-def test_a_joint_claim_of_steps_already_running_here_sends_nothing(
+def test_a_joint_claim_of_finished_steps_sends_nothing(
     step: TriageStep, django_assert_num_queries: Any
 ) -> None:
     step.status = "done"
     with django_assert_num_queries(0):
         assert steps_claim_pending([step]) == set()
+
+
+def test_a_jointly_claimed_step_that_waited_for_a_thread_gets_a_fresh_lease(step: TriageStep) -> None:
+    """The lease must count from the call, or a step queued behind busy threads could run out of
+    lease mid-call and be taken for one whose worker died."""
+    assert steps_claim_pending([step], deadline_seconds=30)
+    claimed_lease = step.lease_expires_at
+    step.started_at -= timedelta(seconds=5)  # it waited 5 s for a free step thread
+    TriageStep.objects.filter(pk=step.pk).update(started_at=step.started_at)
+
+    assert step_claim_renew(step, deadline_seconds=30)
+
+    row = TriageStep.objects.get(pk=step.pk)
+    assert row.lease_expires_at == step.lease_expires_at > claimed_lease  # counted from now
+    assert row.started_at == step.started_at > timezone.now() - timedelta(seconds=1)  # the call's time
+
+
+def test_a_joint_claim_another_run_took_over_is_not_renewed(step: TriageStep) -> None:
+    assert steps_claim_pending([step], deadline_seconds=30)
+    step.started_at -= timedelta(seconds=5)
+    theirs = timezone.now() + timedelta(minutes=10)
+    TriageStep.objects.filter(pk=step.pk).update(lease_expires_at=theirs)  # re-claimed by another run
+
+    assert not step_claim_renew(step, deadline_seconds=30)
+
+    assert step.lease_expires_at == theirs  # re-read: the other run's claim stands
+    assert TriageStep.objects.get(pk=step.pk).lease_expires_at == theirs
+
+
+def test_a_joint_claim_used_at_once_is_not_written_again(
+    step: TriageStep, django_assert_num_queries: Any
+) -> None:
+    assert steps_claim_pending([step], deadline_seconds=30)
+    with django_assert_num_queries(0):
+        assert step_claim_renew(step, deadline_seconds=30)
 
 
 def test_rows_update_returns_the_keys_its_condition_took(step: TriageStep) -> None:
@@ -181,6 +223,12 @@ def test_a_skip_settles_an_unfinished_step_and_never_overwrites_a_finished_one(
     step_skip(stale, reason="urgency 2 < threshold 4")
     assert TriageStep.objects.get(pk=done.pk).status == "done"
     assert stale.status == "done" and stale.skip_reason == ""  # what the other run wrote, read back
+
+    retired = TriageStep.objects.create(
+        ticket=step.ticket, task_name="draft_customer_reply", is_current=False
+    )
+    step_skip(retired, reason="urgency 2 < threshold 4")
+    assert TriageStep.objects.get(pk=retired.pk).status == "pending"  # history keeps what it had
 
 
 def test_a_runs_start_loads_steps_ticket_and_router_as_the_orm_does(step: TriageStep) -> None:

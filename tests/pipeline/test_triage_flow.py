@@ -583,3 +583,55 @@ def test_a_run_stops_waiting_on_another_runs_step_at_its_time_limit_and_leaves_i
     assert stub_openai.request_count("stub-urgency") == 0
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.TRIAGING  # the holder settles it
+
+
+def test_a_step_claimed_with_another_is_not_started_once_the_time_limit_has_passed(
+    stub_triage_router: Any, stub_openai: StubOpenAI
+) -> None:
+    """Classification waits for a free step thread; by the time it gets one the run's time is up."""
+    from triage.pipeline.steps import steps_claim_pending
+    from triage.pipeline.triage import RunTimeLimit, step_run, ticket_start
+
+    started = ticket_start(_submit(stub_triage_router).pk)
+    assert started is not None
+    ticket, steps = started
+    claimed = steps_claim_pending([steps["classify_ticket"], steps["urgency_detection"]])
+    expired = RunTimeLimit(1, started=0.0)
+
+    step = step_run(ticket, steps["classify_ticket"], prompts={}, time_limit=expired, claimed=claimed)
+
+    assert stub_openai.request_count("stub-classify") == 0
+    row = TriageStep.objects.get(pk=step.pk)
+    assert row.status == "failed" and "time limit" in row.error and row.lease_expires_at is None
+
+
+def test_a_run_out_of_time_fails_the_ticket_even_when_urgency_never_started(
+    stub_triage_router: Any, stub_openai: StubOpenAI, settings: Any
+) -> None:
+    settings.TRIAGE_TASK_SOFT_TIME_LIMIT = 0  # (settings refuse 0 at start-up; here: already out of time)
+    ticket = _submit(stub_triage_router)
+
+    triage_ticket(ticket_id=ticket.pk)
+
+    ticket.refresh_from_db()
+    assert sum(stub_openai.request_count(m) for m in ("stub-classify", "stub-urgency", "stub-brief")) == 0
+    assert {s.status for s in _steps(ticket).values()} == {"failed"}
+    assert ticket.status == Ticket.Status.FAILED  # not "triaged" with a default urgency
+    assert "urgency_detection could not be served: not run" in ticket.attention_reason
+
+
+def test_out_of_time_a_dead_runs_step_is_settled_as_interrupted_even_when_re_asking(
+    stub_triage_router: Any, stub_openai: StubOpenAI, settings: Any
+) -> None:
+    settings.TRIAGE_REASK_INTERRUPTED_STEPS = True
+    settings.TRIAGE_TASK_SOFT_TIME_LIMIT = 0
+    ticket = _submit(stub_triage_router)
+    _interrupt(ticket, "urgency_detection")
+
+    triage_ticket(ticket_id=ticket.pk)
+
+    ticket.refresh_from_db()
+    urgency = _steps(ticket)["urgency_detection"]
+    assert stub_openai.request_count("stub-urgency") == 0  # no time to pay for it again
+    assert urgency.status == "failed" and urgency.degraded and "interrupted" in urgency.error
+    assert ticket.status == Ticket.Status.FAILED  # settled, not left triaging for the sweep

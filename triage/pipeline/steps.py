@@ -154,25 +154,63 @@ def time_limit_error(limit_seconds: float) -> str:
     )
 
 
-def step_stop_at_time_limit(step: TriageStep, *, limit_seconds: float) -> bool:
-    """Settle a step nobody has started as failed because the run ran out of time (no model is
-    called). False, with the row re-read, when another run holds or finished it: that run carries on."""
+def step_stop_at_time_limit(step: TriageStep, *, limit_seconds: float, claimed_here: bool = False) -> bool:
+    """Settle a step no model was asked for as failed because the run ran out of time: one nobody
+    has started, or (``claimed_here``) one this run claimed and never started, still under the lease
+    ``step`` holds. False, with the row re-read, when another run holds or finished it: that run
+    carries on."""
     values = {
         "status": TriageStep.Status.FAILED,
         "error": time_limit_error(limit_seconds),
         "finished_at": timezone.now(),
         "lease_expires_at": None,
     }
+    held = step.lease_expires_at if claimed_here else None
     stopped = row_update(
-        TriageStep, step.pk, values, where="{is_current} = %s AND {status} = %s",
-        params=[True, TriageStep.Status.PENDING],
-    )  # fmt: skip
+        TriageStep,
+        step.pk,
+        values,
+        # a NULL lease compares as unknown: with nothing held, only a pending row is stopped
+        where="{is_current} = %s AND ({status} = %s OR ({status} = %s AND {lease_expires_at} = %s))",
+        params=[
+            True,
+            TriageStep.Status.PENDING,
+            TriageStep.Status.RUNNING,
+            prep(TriageStep, "lease_expires_at", held),
+        ],
+    )
     if stopped:
         for name, value in values.items():
             setattr(step, name, value)
     else:
         step.refresh_from_db()
     return bool(stopped)
+
+
+CLAIM_WAIT_GRACE = timedelta(seconds=1)  # far inside a lease's margin beyond the router's deadline
+
+
+def step_claim_renew(step: TriageStep, *, deadline_seconds: float | None = None) -> bool:
+    """Restart the lease of a step this run claimed with another (``steps_claim_pending``) and that
+    then waited for a free thread, so the lease counts from the call, as a claim made right before it
+    does. False, with the row re-read, when the claim is no longer this run's (another run took the
+    step over meanwhile): that run's lease is the one that counts."""
+    if timezone.now() - (step.started_at or timezone.now()) <= CLAIM_WAIT_GRACE:
+        return True
+    now = timezone.now()
+    lease_until = now + step_lease(deadline_seconds)
+    renewed = row_update(
+        TriageStep,
+        step.pk,
+        {"started_at": now, "lease_expires_at": lease_until},
+        where="{is_current} = %s AND {status} = %s AND {lease_expires_at} = %s",
+        params=[True, TriageStep.Status.RUNNING, prep(TriageStep, "lease_expires_at", step.lease_expires_at)],
+    )
+    if renewed:
+        step.started_at, step.lease_expires_at = now, lease_until
+    else:
+        step.refresh_from_db()
+    return bool(renewed)
 
 
 def step_complete(
@@ -229,7 +267,14 @@ def step_skip(step: TriageStep, *, reason: str) -> None:
         "lease_expires_at": None,
     }
     unfinished = [TriageStep.Status.PENDING, TriageStep.Status.RUNNING]
-    skipped = row_update(TriageStep, step.pk, values, where="{status} IN (%s, %s)", params=unfinished)
+    # a row a re-triage retired meanwhile keeps what it had: it is history
+    skipped = row_update(
+        TriageStep,
+        step.pk,
+        values,
+        where="{is_current} = %s AND {status} IN (%s, %s)",
+        params=[True, *unfinished],
+    )
     if skipped:
         for name, value in values.items():
             setattr(step, name, value)

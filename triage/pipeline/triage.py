@@ -23,6 +23,7 @@ from triage.pipeline.steps import (
     FINISHED,
     INTERRUPTED_ERROR,
     step_claim,
+    step_claim_renew,
     step_complete,
     step_fail,
     step_lease,
@@ -83,12 +84,13 @@ def triage_ticket(*, ticket_id: int) -> None:
     score = int(urgency["score"])
     escalate, reason = escalation_decision(urgency=urgency, threshold=ticket.router.escalation_threshold)
     together = [steps[REPLY], steps[BRIEF]] if escalate else [steps[REPLY]]
-    second = set() if time_limit.passed() else steps_claim_pending(together, deadline_seconds=deadline)
+    out_of_time = time_limit.passed()
+    second = set() if out_of_time else steps_claim_pending(together, deadline_seconds=deadline)
     reply = pool.submit(
         _in_thread, step_run, ticket, steps[REPLY],
         prompts=prompts, time_limit=time_limit, urgency=score, claimed=second,
     )  # fmt: skip
-    if escalate:
+    if escalate or out_of_time:  # out of time, the brief is stopped with that reason, not skipped
         step_run(ticket, steps[BRIEF], prompts=prompts, time_limit=time_limit, urgency=score, claimed=second)
     else:
         step_skip(steps[BRIEF], reason=reason)
@@ -203,14 +205,22 @@ def step_run(
 
     A step whose run died mid-call is settled as interrupted, not asked again (it may have been
     billed), unless ``TRIAGE_REASK_INTERRUPTED_STEPS`` says to pay for a second call. Past the run's
-    time limit no step starts: one nobody holds fails with the reason, one another run holds is
-    left to that run (returned unfinished).
+    time limit no step starts: one nobody holds (or this run claimed and never started) fails with
+    the reason, one a dead run left is settled as interrupted, one another live run holds is left to
+    that run (returned unfinished).
     """
+    deadline = float(ticket.router.request_deadline_seconds)
     if step.pk in claimed:
-        _step_execute(ticket, step, prompts.get(step.task_name, ""), urgency=urgency)
-        return step
+        if time_limit.passed():
+            step_stop_at_time_limit(step, limit_seconds=time_limit.seconds, claimed_here=True)
+            return step
+        if step_claim_renew(step, deadline_seconds=deadline):
+            _step_execute(ticket, step, prompts.get(step.task_name, ""), urgency=urgency)
+            return step
+        # another run took it over while it waited for a thread: handled below like any held step
     while step.status not in FINISHED:
-        if step_was_interrupted(step) and not settings.TRIAGE_REASK_INTERRUPTED_STEPS:
+        reask = settings.TRIAGE_REASK_INTERRUPTED_STEPS and not time_limit.passed()
+        if step_was_interrupted(step) and not reask:
             fallback = dict(DEFAULT_URGENCY) if step.task_name == URGENCY else None
             if step_mark_interrupted(step, result=fallback):
                 log.warning("ticket %s: step %s interrupted mid-call; not asked again", ticket.pk, step.pk)
@@ -219,7 +229,7 @@ def step_run(
             if step_stop_at_time_limit(step, limit_seconds=time_limit.seconds):
                 log.warning("ticket %s: step %s not started, time limit passed", ticket.pk, step.pk)
             break
-        if step_claim(step, deadline_seconds=float(ticket.router.request_deadline_seconds)):
+        if step_claim(step, deadline_seconds=deadline):
             _step_execute(ticket, step, prompts.get(step.task_name, ""), urgency=urgency)
             break
         step.refresh_from_db()
