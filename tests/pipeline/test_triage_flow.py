@@ -635,3 +635,26 @@ def test_out_of_time_a_dead_runs_step_is_settled_as_interrupted_even_when_re_ask
     assert stub_openai.request_count("stub-urgency") == 0  # no time to pay for it again
     assert urgency.status == "failed" and urgency.degraded and "interrupted" in urgency.error
     assert ticket.status == Ticket.Status.FAILED  # settled, not left triaging for the sweep
+
+
+def test_a_database_that_cannot_return_updated_rows_claims_each_step_on_its_own(
+    stub_triage_router: Any, stub_openai: StubOpenAI, monkeypatch: Any
+) -> None:
+    """SQLite before 3.35 has no UPDATE ... RETURNING (Django 5.2 accepts 3.31): the steps are
+    then claimed one by one, and the ticket is triaged just the same."""
+    from triage.pipeline import steps
+
+    monkeypatch.setattr(steps, "can_update_returning", lambda model: False)
+
+    def no_returning(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("UPDATE ... RETURNING sent to a database without it")
+
+    monkeypatch.setattr(steps, "rows_update", no_returning)
+    ticket = _submit(stub_triage_router)
+
+    triage_ticket(ticket_id=ticket.pk)
+
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.TRIAGED
+    assert {s.status for s in _steps(ticket).values()} == {"done"}
+    assert stub_openai.request_count("stub-urgency") == stub_openai.request_count("stub-classify") == 1

@@ -54,8 +54,8 @@ def rows_update(
     params: list[Any] | tuple[Any, ...] = (),
 ) -> set[int]:
     """``UPDATE`` the rows ``pks`` of ``model`` as ``row_update`` does, in one statement; the primary
-    keys of the rows it changed (``RETURNING``: PostgreSQL, and SQLite since 3.35), so a caller knows
-    which of them its conditions took."""
+    keys of the rows it changed (``RETURNING``), so a caller knows which of them its conditions took.
+    Only where the database can return them (``can_update_returning``)."""
     if not pks:
         return set()
     connection = connections[model._default_manager.db]
@@ -63,6 +63,11 @@ def rows_update(
     with connection.cursor() as cursor:
         cursor.execute(sql, [*_prepared(model, values, connection), *pks, *params])
         return {row[0] for row in cursor.fetchall()}
+
+
+def can_update_returning(model: type[Model]) -> bool:
+    """PostgreSQL, and SQLite from 3.35 (Django 5.2 itself accepts 3.31: Debian 11 ships 3.34)."""
+    return bool(connections[model._default_manager.db].features.can_return_columns_from_insert)
 
 
 def _update_sql(

@@ -15,7 +15,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from triage.models import Ticket, TriageStep
-from triage.pipeline.statements import current_steps_with_ticket, prep, row_update, rows_update
+from triage.pipeline.statements import (
+    can_update_returning,
+    current_steps_with_ticket,
+    prep,
+    row_update,
+    rows_update,
+)
 from triage.pipeline.subtasks import ALL_STEPS
 
 FINISHED = (TriageStep.Status.DONE, TriageStep.Status.SKIPPED, TriageStep.Status.FAILED)
@@ -94,8 +100,8 @@ def steps_claim_pending(steps: list[TriageStep], *, deadline_seconds: float | No
     among them (finished, or held or left running by another run) goes through ``step_run``'s loop,
     which waits out, settles or re-claims it one by one."""
     pending = [step for step in steps if step.status == TriageStep.Status.PENDING]
-    if not pending:
-        return set()
+    if not pending or not can_update_returning(TriageStep):
+        return set()  # (an SQLite older than 3.35: each step is claimed on its own, as before)
     now = timezone.now()
     lease_until = now + step_lease(deadline_seconds)
     claimed = rows_update(
