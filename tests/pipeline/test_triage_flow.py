@@ -21,6 +21,15 @@ def _submit(router: Any, **fields: Any) -> Ticket:
     return ticket_submit(router=router, **data)
 
 
+def _started(router: Any) -> tuple[Ticket, dict[str, TriageStep]]:
+    """A submitted ticket as a worker's run has just started it: the ticket and its step objects."""
+    from triage.pipeline.triage import ticket_start
+
+    started = ticket_start(_submit(router).pk)
+    assert started is not None
+    return started
+
+
 def _steps(ticket: Ticket) -> dict[str, TriageStep]:
     return {s.task_name: s for s in ticket.steps.filter(is_current=True)}
 
@@ -255,11 +264,9 @@ def test_a_settle_never_overwrites_a_ticket_queued_again(
 def test_an_older_run_never_calls_a_model_for_a_step_a_re_triage_retired(
     stub_triage_router: Any, stub_openai: StubOpenAI, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from triage.pipeline.triage import RunTimeLimit, step_run, ticket_start
+    from triage.pipeline.triage import RunTimeLimit, step_run
 
-    started = ticket_start(_submit(stub_triage_router).pk)
-    assert started is not None
-    ticket, steps = started
+    ticket, steps = _started(stub_triage_router)
     with django_capture_on_commit_callbacks(execute=False):
         ticket_retriage(ticket=ticket, step="classify_ticket")
 
@@ -274,11 +281,8 @@ def test_an_older_run_finishing_a_retired_step_leaves_the_new_row_alone(
     stub_triage_router: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     from triage.pipeline.steps import step_claim, step_complete, step_fail
-    from triage.pipeline.triage import ticket_start
 
-    started = ticket_start(_submit(stub_triage_router).pk)
-    assert started is not None
-    ticket, steps = started
+    ticket, steps = _started(stub_triage_router)
     classify, urgency = steps["classify_ticket"], steps["urgency_detection"]
     assert step_claim(classify) and step_claim(urgency)  # in flight in the older run
     with django_capture_on_commit_callbacks(execute=False):
@@ -590,11 +594,9 @@ def test_a_step_claimed_with_another_is_not_started_once_the_time_limit_has_pass
 ) -> None:
     """Classification waits for a free step thread; by the time it gets one the run's time is up."""
     from triage.pipeline.steps import steps_claim_pending
-    from triage.pipeline.triage import RunTimeLimit, step_run, ticket_start
+    from triage.pipeline.triage import RunTimeLimit, step_run
 
-    started = ticket_start(_submit(stub_triage_router).pk)
-    assert started is not None
-    ticket, steps = started
+    ticket, steps = _started(stub_triage_router)
     claimed = steps_claim_pending([steps["classify_ticket"], steps["urgency_detection"]])
     expired = RunTimeLimit(1, started=0.0)
 

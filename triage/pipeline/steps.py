@@ -39,6 +39,18 @@ def step_lease(deadline_seconds: float | None = None) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def _step_settle_row(step: TriageStep, values: dict[str, Any], *, where: str, params: list[Any]) -> bool:
+    """Write ``values`` to the step's row where ``where`` holds; the step object then takes them, or
+    is re-read when the condition failed (another run changed the row first: keep what it wrote)."""
+    changed = row_update(TriageStep, step.pk, values, where=where, params=params)
+    if changed:
+        for name, value in values.items():
+            setattr(step, name, value)
+    else:
+        step.refresh_from_db()
+    return bool(changed)
+
+
 def steps_held(ticket: Ticket) -> bool:
     """Whether a worker holds a live lease on one of the ticket's current steps."""
     return ticket.steps.filter(
@@ -172,9 +184,8 @@ def step_stop_at_time_limit(step: TriageStep, *, limit_seconds: float, claimed_h
         "lease_expires_at": None,
     }
     held = step.lease_expires_at if claimed_here else None
-    stopped = row_update(
-        TriageStep,
-        step.pk,
+    return _step_settle_row(
+        step,
         values,
         # a NULL lease compares as unknown: with nothing held, only a pending row is stopped
         where="{is_current} = %s AND ({status} = %s OR ({status} = %s AND {lease_expires_at} = %s))",
@@ -185,12 +196,6 @@ def step_stop_at_time_limit(step: TriageStep, *, limit_seconds: float, claimed_h
             prep(TriageStep, "lease_expires_at", held),
         ],
     )
-    if stopped:
-        for name, value in values.items():
-            setattr(step, name, value)
-    else:
-        step.refresh_from_db()
-    return bool(stopped)
 
 
 CLAIM_WAIT_GRACE = timedelta(seconds=1)  # far inside a lease's margin beyond the router's deadline
@@ -201,22 +206,15 @@ def step_claim_renew(step: TriageStep, *, deadline_seconds: float | None = None)
     then waited for a free thread, so the lease counts from the call, as a claim made right before it
     does. False, with the row re-read, when the claim is no longer this run's (another run took the
     step over meanwhile): that run's lease is the one that counts."""
-    if timezone.now() - (step.started_at or timezone.now()) <= CLAIM_WAIT_GRACE:
-        return True
     now = timezone.now()
-    lease_until = now + step_lease(deadline_seconds)
-    renewed = row_update(
-        TriageStep,
-        step.pk,
-        {"started_at": now, "lease_expires_at": lease_until},
+    if step.started_at is not None and now - step.started_at <= CLAIM_WAIT_GRACE:
+        return True
+    return _step_settle_row(
+        step,
+        {"started_at": now, "lease_expires_at": now + step_lease(deadline_seconds)},
         where="{is_current} = %s AND {status} = %s AND {lease_expires_at} = %s",
         params=[True, TriageStep.Status.RUNNING, prep(TriageStep, "lease_expires_at", step.lease_expires_at)],
     )
-    if renewed:
-        step.started_at, step.lease_expires_at = now, lease_until
-    else:
-        step.refresh_from_db()
-    return bool(renewed)
 
 
 def step_complete(
@@ -272,20 +270,13 @@ def step_skip(step: TriageStep, *, reason: str) -> None:
         "finished_at": now,
         "lease_expires_at": None,
     }
-    unfinished = [TriageStep.Status.PENDING, TriageStep.Status.RUNNING]
     # a row a re-triage retired meanwhile keeps what it had: it is history
-    skipped = row_update(
-        TriageStep,
-        step.pk,
+    _step_settle_row(
+        step,
         values,
         where="{is_current} = %s AND {status} IN (%s, %s)",
-        params=[True, *unfinished],
+        params=[True, TriageStep.Status.PENDING, TriageStep.Status.RUNNING],
     )
-    if skipped:
-        for name, value in values.items():
-            setattr(step, name, value)
-    else:
-        step.refresh_from_db()  # another run finished it first: keep what it wrote
 
 
 def step_fail(step: TriageStep, *, error: str, attempts: list[dict[str, Any]]) -> None:
