@@ -37,7 +37,7 @@ def _fill(target: int) -> None:
     from django.utils import timezone
 
     from triage.models import ModelCall, Router, Ticket, TriageStep
-    from triage.pipeline.subtasks import ALL_STEPS
+    from triage.pipeline.subtasks import subtask_names
     from triage.services.presets import presets_load
 
     presets_load()
@@ -79,7 +79,7 @@ def _fill(target: int) -> None:
     for start in range(0, len(without), 2000):
         steps = []
         for pk in without[start : start + 2000]:
-            for name in ALL_STEPS:
+            for name in subtask_names():
                 chain = [{"model": served[name], "outcome": "ok", "latency_ms": 300 + pk % 900, "error": ""}]
                 if pk % 50 == 0:  # one ticket in fifty failed over
                     chain.insert(

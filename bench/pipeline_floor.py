@@ -8,8 +8,7 @@ Per ticket, one Celery task (acks_late, prefetch 1, Redis broker, thread pool: t
 settings) that marks the ticket triaging, runs the four calls in the pipeline's shape (classify
 beside urgency, then reply beside the brief) with one ``chat.completions.create`` each through the
 openai SDK, reads the ticket's step ids in one query, writes each step's claim and result with one
-UPDATE apiece (the worker's own plain-SQL writes, ``triage/pipeline/statements.py``), and marks the
-ticket triaged. No routing, no validation, no audit rows, no leases, no failover. Whatever
+ORM ``filter(...).update(...)`` apiece, and marks the ticket triaged. No routing, no validation, no audit rows, no leases, no failover. Whatever
 bench/pipeline.py measures above this is the product's own overhead; what this measures is the
 stack's (Celery, the SDK, the ORM, PostgreSQL, Redis, the stub, on this machine's cores).
 """
@@ -42,9 +41,8 @@ def floor_ticket(ticket_id: int, base_url: str) -> None:
     from django.utils import timezone
 
     from triage.models import Ticket, TriageStep
-    from triage.pipeline.statements import row_update
 
-    row_update(Ticket, ticket_id, {"status": Ticket.Status.TRIAGING, "updated_at": timezone.now()})
+    Ticket.objects.filter(pk=ticket_id).update(status=Ticket.Status.TRIAGING, updated_at=timezone.now())
     steps = dict(
         TriageStep.objects.filter(ticket_id=ticket_id, is_current=True).values_list("task_name", "pk")
     )
@@ -55,7 +53,7 @@ def floor_ticket(ticket_id: int, base_url: str) -> None:
     classify.result()
     reply.result()
     now = timezone.now()
-    row_update(Ticket, ticket_id, {"status": Ticket.Status.TRIAGED, "triaged_at": now, "updated_at": now})
+    Ticket.objects.filter(pk=ticket_id).update(status=Ticket.Status.TRIAGED, triaged_at=now, updated_at=now)
 
 
 def _floor_step(step_id: int, task: str, base_url: str) -> None:
@@ -65,30 +63,32 @@ def _floor_step(step_id: int, task: str, base_url: str) -> None:
     from django.utils import timezone
 
     from triage.models import TriageStep
-    from triage.pipeline.statements import row_update
 
     client = _clients.get(base_url)
     if client is None:
         client = _clients[base_url] = openai.OpenAI(base_url=base_url, api_key="bench-key", max_retries=0)
-    row_update(TriageStep, step_id, {"status": TriageStep.Status.RUNNING, "started_at": timezone.now()})
+    TriageStep.objects.filter(pk=step_id).update(status=TriageStep.Status.RUNNING, started_at=timezone.now())
     response = client.chat.completions.create(
         model=f"bench-{task}", messages=[{"role": "user", "content": "Dashboard down, 200 users blocked."}]
     )
     result = json.loads(response.choices[0].message.content or "{}")
-    done = {"status": TriageStep.Status.DONE, "result": result, "finished_at": timezone.now()}
-    row_update(TriageStep, step_id, done)
+    TriageStep.objects.filter(pk=step_id).update(
+        status=TriageStep.Status.DONE, result=result, finished_at=timezone.now()
+    )
 
 
 def _submit_floor_tickets(router: Any, tickets: int, stub_url: str) -> list[int]:
     """Tickets and their pending steps written directly, each with a floor task queued."""
     from triage.models import Ticket, TriageStep
-    from triage.pipeline.subtasks import ALL_STEPS
+    from triage.pipeline.subtasks import subtask_names
 
     made = Ticket.objects.bulk_create(
         Ticket(router=router, subject=f"Outage {i}", body="Dashboard down, 200 users blocked.")
         for i in range(tickets)
     )
-    TriageStep.objects.bulk_create(TriageStep(ticket=t, task_name=name) for t in made for name in ALL_STEPS)
+    TriageStep.objects.bulk_create(
+        TriageStep(ticket=t, task_name=name) for t in made for name in subtask_names()
+    )
     for ticket in made:
         floor_ticket.delay(ticket.pk, stub_url)
     return [ticket.pk for ticket in made]

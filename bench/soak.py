@@ -111,7 +111,7 @@ def configure_env(args: argparse.Namespace) -> None:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.database}"
     os.environ["REDIS_URL"] = f"redis://127.0.0.1:{args.redis_port}/0"
-    os.environ["TRIAGE_STEP_LEASE_SECONDS"] = str(args.lease)
+    os.environ["TRIAGE_RUN_LEASE_SECONDS"] = str(args.lease)
     os.environ["TRIAGE_MAX_RUNS"] = str(args.max_runs)
     os.environ[STUB_KEY_ENV] = "soak-key"
 
@@ -279,7 +279,7 @@ def main() -> int:
     parser.add_argument("--error-rate", type=float, default=0.3)
     parser.add_argument("--timeout", type=float, default=2.0, help="provider timeout, seconds")
     parser.add_argument("--outage", type=float, default=60.0, help="seconds the downed model is down")
-    parser.add_argument("--lease", type=int, default=10, help="TRIAGE_STEP_LEASE_SECONDS")
+    parser.add_argument("--lease", type=int, default=10, help="TRIAGE_RUN_LEASE_SECONDS")
     parser.add_argument("--max-runs", type=int, default=3, help="TRIAGE_MAX_RUNS")
     parser.add_argument("--settle-timeout", type=float, default=600.0)
     parser.add_argument("--redis-port", type=int, default=6391)
@@ -363,8 +363,8 @@ def main() -> int:
                     redis.start()
                     say("Redis back")
             if worker.process is not None and worker.process.poll() is not None:
-                # as docker-compose's restart policy does (kombu's reconnect after a Redis restart
-                # sometimes ends the worker with "Unrecoverable error")
+                # a failed check (the worker must ride out the Redis restart by itself); restarted
+                # so the rest of the run still measures something
                 worker_exits += 1
                 say(f"worker exited on its own (code {worker.process.returncode}); restarting it")
                 worker.start()
@@ -451,6 +451,8 @@ def report(
     checks.append(("none lost", lost == 0, f"{lost} lost"))
     checks.append(("none stuck (all settled)", stuck == 0 and settled, f"{stuck} not settled"))
     checks.append(("none failed (fallback healthy)", failed == 0, f"{failed} failed"))
+    checks.append(("the worker rode out the Redis restart (never exited)", worker_exits == 0,
+                   f"exited {worker_exits}x"))  # fmt: skip
     if failed:
         reasons = Counter(
             r[:110] for r in tickets.filter(status="failed").values_list("attention_reason", flat=True)
@@ -475,6 +477,19 @@ def report(
     print(f"stub: {calls} requests; on the chaos models {chaos_calls}, of which faults {faults} "
           f"({faults / max(chaos_calls, 1):.1%}): " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()) if k != "ok")
           + f"; fallback {sum(stub.by_kind[FALLBACK].values())} requests")  # fmt: skip
+
+    # every request that reached the model server has its row (written before the request left)
+    soak_rows = ModelCall.objects.filter(ticket__subject__startswith="soak-").exclude(
+        outcome__startswith="skipped"
+    )
+    row_outcomes = Counter(soak_rows.values_list("outcome", flat=True))
+    print(f"ModelCall rows for requests sent: {sum(row_outcomes.values())} (stub received {calls}); "
+          + ", ".join(f"{k} {v}" for k, v in sorted(row_outcomes.items())))  # fmt: skip
+    checks.append(("every upstream request has its ModelCall row", sum(row_outcomes.values()) == calls,
+                   f"{sum(row_outcomes.values())} rows for {calls} requests"))  # fmt: skip
+    checks.append(
+        ("no row left pending", row_outcomes.get("pending", 0) == 0, f"{row_outcomes.get('pending')}")
+    )
 
     # no step answered twice
     doubles = {key: n for key, n in stub.successes.items() if n > 1}

@@ -9,9 +9,6 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 
-from triage.routing.audit import audit_flush
-from triage.routing.mirror import mirror_forget
-
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Tests marked ``embeddings`` need requirements-embeddings.txt: skipped on a plain install,
@@ -37,12 +34,7 @@ def _clean_shared_cache(request: pytest.FixtureRequest) -> Iterator[None]:
     )
     if uses_db:
         cache.clear()
-        mirror_forget()
     yield
-    if uses_db:
-        # the audit writer may still hold rows of this test: write them before the database is
-        # emptied for the next one (else its insert and the flush's TRUNCATE can deadlock)
-        audit_flush()
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def test_support_bot_router_tasks_have_precise_descriptions_and_examples(presets
 def test_every_router_ends_with_a_local_model(presets: None) -> None:
     for router in Router.objects.all():
         last = router.fallbacks.order_by("order").last()
-        assert last is not None and last.model.provider.is_local
+        assert last is not None and last.model.provider.kind == "local"
         assert last.model.input_price_per_m == 0 and last.model.output_price_per_m == 0
 
 

@@ -66,7 +66,7 @@ def test_database_and_redis_urls_select_postgresql_and_redis(tmp_path: Path) -> 
     )
     assert found["engine"] == "django.db.backends.postgresql"
     assert found["broker"] == "redis://127.0.0.1:6379/0"
-    assert found["cache"] == "triage_site.redis_cache.ReusedClientRedisCache"
+    assert found["cache"] == "django_redis.cache.RedisCache"
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:

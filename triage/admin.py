@@ -30,7 +30,7 @@ from triage.models import (
 )
 
 # importing the routing package also connects the signals that publish admin edits to every process
-from triage.routing.breaker_admin import breaker_summary
+from triage.routing.breaker_admin import breaker_summary, provider_in_process
 
 
 @admin.register(Provider)
@@ -42,7 +42,7 @@ class ProviderAdmin(admin.ModelAdmin):
 
     @admin.display(description="key")
     def key_status(self, provider: Provider) -> str:
-        if provider.is_local:
+        if provider_in_process(provider):
             return "not needed (local)"
         if not provider.api_key_env:
             return "not needed"

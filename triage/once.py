@@ -2,8 +2,8 @@
 
 - :func:`built_once` for plain data (model weights, an index, an encoding): built by the first
   caller, shared by every thread, and inherited by a forked child as it is.
-- :class:`PerProcess` for objects that own threads (the audit writer, the state mirror, a thread
-  pool). Threads don't survive ``fork`` (gunicorn and Celery fork their workers from a parent that
+- :class:`PerProcess` for objects that own threads (the step executor). Threads don't survive
+  ``fork`` (gunicorn and Celery fork their workers from a parent that
   may have used them), so a forked child builds its own; the holder notices by the process id.
 """
 

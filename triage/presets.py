@@ -9,6 +9,8 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+from triage.pipeline.subtasks import SUBTASKS
+
 DO_PROVIDER = "DigitalOcean Serverless Inference"
 OPENAI_PROVIDER = "OpenAI"
 LOCAL_PROVIDER = "Built-in local models"
@@ -54,11 +56,9 @@ def _model(slug: str, provider: str, name: str, price_in: str, price_out: str, *
     }
 
 
+# the built-in model serving each subtask offline (its registry entry), and the support bot's
 LOCAL_MODELS = {
-    "classify_ticket": "local/ticket-classifier",
-    "urgency_detection": "local/urgency-scorer",
-    "draft_customer_reply": "local/reply-drafter",
-    "escalate_complex_issue": "local/brief-writer",
+    **{subtask.name: subtask.local_model for subtask in SUBTASKS.values() if subtask.local_model},
     "support_bot": "local/support-bot",
 }
 

@@ -112,9 +112,10 @@ BROKER_VISIBILITY_TIMEOUT = 3600  # seconds before Redis hands an unacknowledged
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "triage_site.redis_cache.ReusedClientRedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": env.str("REDIS_CACHE_URL", default=REDIS_URL),
             "KEY_PREFIX": "triage",
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
@@ -154,8 +155,13 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Celery would otherwise replace the root handler with its own text format and drop those fields.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# How often the sweep looks for tickets whose run died (their lease ran out) and hands them on.
+TRIAGE_SWEEP_SECONDS = env.float("TRIAGE_SWEEP_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stuck-tickets": {"task": "triage.pipeline.tasks.sweep_stuck_tickets_task", "schedule": 60.0},
+    "sweep-stuck-tickets": {
+        "task": "triage.pipeline.tasks.sweep_stuck_tickets_task",
+        "schedule": TRIAGE_SWEEP_SECONDS,
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
@@ -263,11 +269,17 @@ TRIAGE_COMPAT_OPEN = env.bool("TRIAGE_COMPAT_OPEN", default=False)
 TRIAGE_API_RATE_LIMIT = env.int("TRIAGE_API_RATE_LIMIT", default=600)
 # Bearer token for /metrics; without one, /metrics answers loopback requests only.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-# A worker holds a step this long; a crashed worker's step is re-claimed after it expires.
-TRIAGE_STEP_LEASE_SECONDS = env.int("TRIAGE_STEP_LEASE_SECONDS", default=150)
-# Threads per worker process that run a ticket's side-by-side steps (each keeps a database
-# connection): budget worker concurrency + this, per process, under PostgreSQL's max_connections.
-TRIAGE_STEP_THREADS = env.int("TRIAGE_STEP_THREADS", default=16)
+# A run owns its ticket under a lease it renews every third of this while its model calls are in
+# flight; a run whose worker died stops renewing, and the sweep hands its ticket to another worker
+# once the lease has run out (so a crashed ticket settles within this + TRIAGE_SWEEP_SECONDS + its
+# remaining calls).
+TRIAGE_RUN_LEASE_SECONDS = env.float("TRIAGE_RUN_LEASE_SECONDS", default=30.0)
+# A queued ticket whose message was lost (a broker flushed without persistence) is sent again after this.
+TRIAGE_RESEND_QUEUED_SECONDS = env.float("TRIAGE_RESEND_QUEUED_SECONDS", default=300.0)
+# Threads per worker process that run the steps of its tickets (each keeps a database connection
+# while in use): at most two per ticket in flight are busy at once. Budget worker concurrency x 3
+# connections per process under PostgreSQL's max_connections.
+TRIAGE_STEP_THREADS = env.int("TRIAGE_STEP_THREADS", default=32)
 # Redeliveries of one ticket's triage (after crashes) before it is marked failed.
 TRIAGE_MAX_RUNS = env.int("TRIAGE_MAX_RUNS", default=3)
 # Time limit of one ticket's triage run: no step starts after it (one not started fails with the
@@ -282,14 +294,6 @@ if not 0 < TRIAGE_TASK_SOFT_TIME_LIMIT < BROKER_VISIBILITY_TIMEOUT - 900 - 60:
         f"TRIAGE_TASK_SOFT_TIME_LIMIT must be between 1 and {BROKER_VISIBILITY_TIMEOUT - 961} seconds "
         f"(a run must end before the broker's visibility timeout, {BROKER_VISIBILITY_TIMEOUT} s)"
     )
-# Model-call audit rows go to a per-process writer thread that inserts them in batches, off the
-# request path (triage/routing/audit.py); 0 writes them inline, one INSERT per request.
-ROUTING_AUDIT_BACKGROUND = env.bool("ROUTING_AUDIT_BACKGROUND", default=True)
-# Every this many milliseconds a thread per process re-reads the routing state that requests use
-# (breakers, latency, config version) from Redis, so a request needs no round trip for it; another
-# process's change is seen here within about two intervals. 0 reads the cache on every request
-# (the default without Redis). See triage/routing/mirror.py.
-ROUTING_STATE_MIRROR_MS = env.int("ROUTING_STATE_MIRROR_MS", default=20 if REDIS_URL else 0)
 # A step whose worker died while its model call was in flight is settled as interrupted (the ticket
 # needs attention; an agent can re-run the step) instead of asked again, because the lost call may
 # have been billed. 1 asks again automatically: the ticket completes, that call is paid twice.

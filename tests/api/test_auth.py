@@ -66,25 +66,23 @@ def test_admin_issues_a_key_once_and_can_revoke_it(client: Client, staff_user: o
     assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/tickets").status_code == 401
 
 
-def test_a_known_key_costs_no_database_query(api_key: str, presets: None, django_assert_num_queries) -> None:
+def test_a_key_is_one_indexed_query_and_a_wrong_secret_with_its_prefix_is_refused(
+    api_key: str, presets: None, django_assert_num_queries
+) -> None:
     from triage.api.auth import api_key_lookup
 
     raw = api_key
-    assert api_key_lookup(raw) is not None  # looked up once ...
-    with django_assert_num_queries(0):
-        assert api_key_lookup(raw) is not None  # ... then remembered
+    with django_assert_num_queries(1):
+        assert api_key_lookup(raw) is not None
+    with django_assert_num_queries(1):
         assert api_key_lookup(raw[:-1] + ("x" if raw[-1] != "x" else "y")) is None  # same prefix, wrong key
 
 
 def test_a_key_revoked_by_another_process_stops_working_here_at_once(api: Client, presets: None) -> None:
-    from django.core.cache import cache
     from django.utils import timezone
 
-    from triage.api.auth import KEYS_VERSION_KEY
-
     assert api.get("/api/tickets").status_code == 200
-    # what another process's revoke leaves behind: the row revoked and a new version in the cache
+    # what another process's revoke leaves behind: the row revoked, nothing else
     ApiKey.objects.filter(name="tests").update(revoked_at=timezone.now())
-    cache.set(KEYS_VERSION_KEY, "bumped-elsewhere", timeout=None)
 
     assert api.get("/api/tickets").status_code == 401

@@ -14,7 +14,6 @@ from tests.api.conftest import post_json
 from tests.support.fixtures import TaskSpec
 from tests.support.stub_openai import StubOpenAI, answer, server_error
 from triage.models import ModelCall
-from triage.routing import audit_flush
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,7 +59,6 @@ def test_sdk_call_returns_the_serving_model_and_the_matched_task(sdk: openai.Ope
     assert completion.usage is not None and completion.usage.total_tokens > 0
     assert raw.headers["x-model-router-selected-route"] == "general_faq"
     assert completion.model_extra is not None and completion.model_extra["route"] == "general_faq"
-    assert audit_flush()  # the audit row is written off the request path
     assert ModelCall.objects.filter(model_slug="stub-cheap", outcome="ok", ticket=None).count() == 1
 
 
@@ -221,7 +219,6 @@ def test_a_catalog_model_can_be_called_directly_with_accounting(
     )
     assert completion.model == "stub-smart"
     assert completion.choices[0].message.content == "Check the pod's memory limits first."
-    assert audit_flush()  # the audit row is written off the request path
     call = ModelCall.objects.get(model_slug="stub-smart", outcome="ok")
     assert call.router is None and call.cost > 0
 

@@ -74,7 +74,7 @@ def live_worker(transactional_db: None, stub_provider: Any, tmp_path: Any) -> An
     app.control.purge()  # messages left by earlier tests name tickets that no longer exist
     worker = LiveWorker(
         concurrency=8,
-        extra_env={STUB_KEY_ENV: "stub-secret-key", "TRIAGE_STEP_LEASE_SECONDS": "3"},
+        extra_env={STUB_KEY_ENV: "stub-secret-key"},
         log=tmp_path / "worker.log",
     )
     worker.start()

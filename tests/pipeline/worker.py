@@ -32,9 +32,12 @@ def test_database_url() -> str:
 class LiveWorker:
     """Start, SIGKILL and restart a worker; the log goes to a file for failing tests to show."""
 
-    def __init__(self, *, concurrency: int = 8, extra_env: dict[str, str] | None = None, log: Path) -> None:
+    def __init__(
+        self, *, concurrency: int = 8, extra_env: dict[str, str] | None = None, log: Path, beat: bool = False
+    ) -> None:
         self.concurrency = concurrency
         self.extra_env = extra_env or {}
+        self.beat = beat  # also run the periodic sweep (as make run's worker does)
         self.log_path = log
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -59,6 +62,7 @@ class LiveWorker:
                 "--without-heartbeat",
                 "--without-gossip",
                 "--without-mingle",
+                *(["--beat", "--schedule", str(self.log_path.with_suffix(".beat"))] if self.beat else []),
             ],
             cwd=ROOT,
             env=env,

@@ -83,7 +83,7 @@ def test_local_model_is_the_last_resort_when_everything_else_is_down(router, stu
     assert result.content == f"local answer to: {MESSAGES[0]['content']}"
     assert result.cost == 0
     assert result.tokens_estimated is True and result.completion_tokens > 0
-    assert result.completion is not None and result.completion.choices[0].message.content == result.content
+    assert result.last_resort is True
     assert test_local_model.calls == ["t"]
 
 

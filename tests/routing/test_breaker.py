@@ -270,16 +270,17 @@ def test_admin_model_list_shows_breaker_state_reason_and_until(router, stub_open
 # --- a request planned before another one opened the breaker ----------------------------------------
 def _open_meanwhile(monkeypatch, model_id):
     """Make the next provider call first open ``model_id``'s breaker, as a concurrent request would."""
-    from triage.routing import service
+    from triage.routing.adapters import ADAPTERS
 
-    real_call = service.call_remote
+    adapter = ADAPTERS["openai"]
+    real_complete = adapter.complete
 
     def call_after_another_request_opened_it(model, request, **kwargs):
         if model.id == model_id:
             cache.set(breaker.health_key(model_id), fail(None, time.time(), times=3), timeout=60)
-        return real_call(model, request, **kwargs)
+        return real_complete(model, request, **kwargs)
 
-    monkeypatch.setattr(service, "call_remote", call_after_another_request_opened_it)
+    monkeypatch.setattr(adapter, "complete", call_after_another_request_opened_it)
 
 
 @pytest.mark.django_db

@@ -22,13 +22,14 @@ def model(model_id: int, price_in: str = "1", price_out: str = "1", usable: bool
         slug=f"m{model_id}",
         provider_id=1,
         provider_name="p",
-        is_local=False,
+        kind="openai",
         base_url="http://x",
         api_key_env="",
         timeout_seconds=1.0,
         input_price_per_m=Decimal(price_in),
         output_price_per_m=Decimal(price_out),
         supports_json_mode=False,
+        context_window=128_000,
         usable=usable,
     )
 

@@ -157,49 +157,6 @@ def test_urgency_picks_the_pool_tier_that_serves_it(router, stub_openai):
     assert route(router, MESSAGES, task="classify").served_by == "model-a"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_audit_insert_writes_every_field(router, stub_openai):
-    """Outside a transaction (on PostgreSQL: the asynchronous-commit statement) every column lands."""
-    from django.utils import timezone
-
-    from triage.models import Ticket
-    from triage.routing.audit import audit_insert
-
-    ticket = Ticket.objects.create(subject="s", body="b", router=router)
-    started = timezone.now()
-    rows = [
-        ModelCall(
-            router_id=router.pk,
-            task_name="classify",
-            model_id=None,
-            model_slug=f"m{i}",
-            ticket_id=ticket.pk if i else None,
-            step_id=None,
-            started_at=started,
-            latency_ms=12 + i,
-            outcome="ok" if i else "timeout",
-            prompt_tokens=100,
-            completion_tokens=7,
-            tokens_estimated=bool(i),
-            cost=Decimal("0.0001234567"),
-            error="" if i else "no response",
-        )
-        for i in range(2)
-    ]
-
-    audit_insert(rows)
-
-    stored = list(ModelCall.objects.order_by("model_slug").values())
-    assert [(r["model_slug"], r["outcome"], r["latency_ms"], r["tokens_estimated"]) for r in stored] == [
-        ("m0", "timeout", 12, False),
-        ("m1", "ok", 13, True),
-    ]
-    assert stored[1]["ticket_id"] == ticket.pk and stored[0]["ticket_id"] is None
-    assert stored[0]["cost"] == Decimal("0.0001234567")
-    assert stored[0]["started_at"] == started
-    assert stored[0]["error"] == "no response"
-
-
 def test_every_model_call_is_logged_with_ticket_task_model_outcome_and_latency(
     caplog: pytest.LogCaptureFixture, make_model: Any, make_router: Any, stub_openai: Any
 ) -> None:
@@ -217,7 +174,10 @@ def test_every_model_call_is_logged_with_ticket_task_model_outcome_and_latency(
     secret_text = "my card number is 4111 1111 1111 1111"
     with caplog.at_level(logging.INFO, logger="triage.routing.service"):
         route(router, [{"role": "user", "content": secret_text}], task="faq", ticket_id=None)
-    calls = [r for r in caplog.records if r.getMessage() == "model call"]
+    calls = [r for r in caplog.records if r.getMessage().startswith("model call")]
     assert [(r.model, r.outcome) for r in calls] == [("log-a", "server_error"), ("log-b", "ok")]
+    # the text format (make run) says which call it was, not 30 identical lines
+    assert calls[0].getMessage().startswith("model call log-router/faq -> log-a: server_error in ")
+    assert calls[1].getMessage().startswith("model call log-router/faq -> log-b: ok in ")
     assert all(r.task == "faq" and r.router == "log-router" and isinstance(r.latency_ms, int) for r in calls)
     assert secret_text not in caplog.text and "stub-secret-key" not in caplog.text

@@ -152,3 +152,27 @@ def test_analytics_queries_do_not_grow_with_tickets(agent_client: Client, make_t
     with CaptureQueriesContext(connection) as seven:
         agent_client.get("/analytics/?period=30d")
     assert len(seven) == len(one) < 40
+
+
+def test_calls_interrupted_by_a_worker_crash_show_as_possibly_billed(
+    agent_client: Client, make_ticket: Any
+) -> None:
+    ticket = make_ticket()
+    before = analytics_for(router=None, period="7d").cost_total
+    ModelCall.objects.create(
+        router=ticket.router,
+        ticket=ticket,
+        task_name="draft_customer_reply",
+        model_slug="anthropic-claude-sonnet-4.6",
+        started_at=timezone.now(),
+        outcome="interrupted",
+        prompt_tokens=500,
+        completion_tokens=400,
+        tokens_estimated=True,
+        cost=Decimal("0.0075"),
+    )
+    a = analytics_for(router=None, period="7d")
+    assert a.possibly_billed == (1, Decimal("0.0075"))
+    assert a.cost_total == before + Decimal("0.0075")  # counted, at the most it could have cost
+    html = agent_client.get("/analytics/?period=7d").content.decode()
+    assert 'id="a-possibly-billed">1 call, up to $0.007500<' in html

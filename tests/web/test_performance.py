@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from triage.models import Router, Ticket, TriageStep
-from triage.pipeline.subtasks import ALL_STEPS
+from triage.pipeline.subtasks import subtask_names
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def hundred_thousand_tickets(presets: None) -> Router:
         [
             TriageStep(ticket_id=pk, task_name=name, status="done", served_by=f"model-{name}")
             for pk in newest
-            for name in ALL_STEPS
+            for name in subtask_names()
         ]
     )
     return router

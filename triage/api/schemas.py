@@ -49,10 +49,12 @@ class AttemptOut(Schema):
     outcome: str
     latency_ms: int
     error: str = ""
+    call_id: int | None = Field(default=None, description="Its row in the model-call audit trail")
 
 
 class StepOut(Schema):
     task: str
+    label: str = Field(description="What the pages call this step")
     status: str
     result: dict[str, Any] | None
     served_by: str

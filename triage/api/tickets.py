@@ -27,8 +27,8 @@ from triage.api.schemas import (
 from triage.models import Router as RouterModel
 from triage.models import Ticket, TriageStep
 from triage.models.tickets import MAX_BODY
-from triage.pipeline.subtasks import ALL_STEPS
-from triage.pipeline.triage import ticket_retriage
+from triage.pipeline.subtasks import subtask_label, subtask_names
+from triage.pipeline.triage import TicketBusy, ticket_retriage
 from triage.services.tickets import (
     IdempotencyConflict,
     ticket_submit,
@@ -113,6 +113,7 @@ def submit_ticket(
 def _step_out(step: TriageStep) -> dict[str, object]:
     return {
         "task": step.task_name,
+        "label": subtask_label(step.task_name),
         "status": step.status,
         "result": step.result,
         "served_by": step.served_by,
@@ -154,7 +155,7 @@ def get_ticket(request: HttpRequest, ticket_id: TicketId) -> dict[str, object]:
     ticket = Ticket.objects.select_related("router").filter(pk=ticket_id).first()
     if ticket is None:
         raise ApiError(404, f"No ticket {ticket_id}.", param="ticket_id", code="not_found")
-    order = {name: i for i, name in enumerate(ALL_STEPS)}
+    order = {name: i for i, name in enumerate(subtask_names())}
     steps = sorted(ticket.steps.filter(is_current=True), key=lambda s: order.get(s.task_name, 99))
     total = sum((s.cost for s in steps), Decimal(0))
     return {
@@ -238,9 +239,13 @@ def retriage(request: HttpRequest, ticket_id: TicketId, step: str | None = None)
     ticket = Ticket.objects.filter(pk=ticket_id).first()
     if ticket is None:
         raise ApiError(404, f"No ticket {ticket_id}.", param="ticket_id", code="not_found")
-    if step is not None and step not in ALL_STEPS:
-        raise ApiError(422, f"step: choose one of {', '.join(ALL_STEPS)}", param="step", code="unknown_step")
-    ticket = ticket_retriage(ticket=ticket, step=step)
+    if step is not None and step not in subtask_names():
+        names = ", ".join(subtask_names())
+        raise ApiError(422, f"step: choose one of {names}", param="step", code="unknown_step")
+    try:
+        ticket = ticket_retriage(ticket=ticket, step=step)
+    except TicketBusy as exc:
+        raise ApiError(409, str(exc), code="ticket_busy") from None
     steps = list(ticket.steps.filter(is_current=True, status="pending").values_list("task_name", flat=True))
     return Status(
         202, {"id": ticket.pk, "status": ticket.status, "steps": steps, "status_url": status_url(ticket.pk)}

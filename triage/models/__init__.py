@@ -11,7 +11,6 @@ from .routing import (
     Provider,
     Router,
     RouterTask,
-    SelectionPolicy,
 )
 from .tickets import Ticket, TriageStep
 from .usage import CallOutcome, ModelCall
@@ -31,7 +30,6 @@ __all__ = [
     "Provider",
     "Router",
     "RouterTask",
-    "SelectionPolicy",
     "Ticket",
     "TriageStep",
 ]

@@ -27,13 +27,29 @@ def default_categories() -> list[str]:
     return list(DEFAULT_CATEGORIES)
 
 
+def provider_kind_choices() -> list[tuple[str, str]]:
+    """Every registered provider adapter (a new kind is a module and a registry line, no migration)."""
+    from triage.routing.adapters import provider_kind_choices as choices
+
+    return choices()
+
+
+def selection_policy_choices() -> list[tuple[str, str]]:
+    """Every registered selection policy."""
+    from triage.routing.policies import policy_choices
+
+    return policy_choices()
+
+
 class Provider(models.Model):
-    class Kind(models.TextChoices):
-        OPENAI_COMPATIBLE = "openai", "OpenAI-compatible HTTP API"
-        LOCAL = "local", "Built-in local models (in-process, offline)"
+    class Kind:
+        """The built-in kinds (``triage/routing/adapters/``)."""
+
+        OPENAI_COMPATIBLE = "openai"
+        LOCAL = "local"
 
     name = models.CharField(max_length=100, unique=True)
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OPENAI_COMPATIBLE)
+    kind = models.CharField(max_length=16, choices=provider_kind_choices, default=Kind.OPENAI_COMPATIBLE)
     base_url = models.URLField(
         blank=True, help_text="Base URL of the OpenAI-compatible API, e.g. https://api.openai.com/v1"
     )
@@ -60,13 +76,9 @@ class Provider(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def is_local(self) -> bool:
-        return self.kind == self.Kind.LOCAL
-
     def key_is_set(self) -> bool:
-        """True when the provider can authenticate: local, keyless, or its variable is non-empty."""
-        if self.is_local or not self.api_key_env:
+        """True when the provider can authenticate: keyless, or its variable is non-empty."""
+        if not self.api_key_env:
             return True
         return bool(os.environ.get(self.api_key_env))
 
@@ -172,12 +184,6 @@ class Router(models.Model):
             raise ValidationError({"categories": "Categories must be unique."})
 
 
-class SelectionPolicy(models.TextChoices):
-    LOWEST_COST = "lowest_cost", "Lowest cost"
-    LOWEST_LATENCY = "lowest_latency", "Lowest latency"
-    MANUAL_RANKING = "manual_ranking", "Manual ranking"
-
-
 class RouterTask(models.Model):
     router = models.ForeignKey(Router, on_delete=models.CASCADE, related_name="tasks")
     name = models.SlugField(max_length=100, help_text="e.g. classify_ticket")
@@ -185,7 +191,7 @@ class RouterTask(models.Model):
     example_utterances = models.TextField(blank=True, help_text="One example request per line.")
     system_prompt = models.TextField(blank=True)
     selection_policy = models.CharField(
-        max_length=20, choices=SelectionPolicy.choices, default=SelectionPolicy.MANUAL_RANKING
+        max_length=20, choices=selection_policy_choices, default="manual_ranking"
     )
     expected_input_tokens = models.PositiveIntegerField(default=300)
     expected_output_tokens = models.PositiveIntegerField(default=100)

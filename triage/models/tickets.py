@@ -46,6 +46,10 @@ class Ticket(models.Model):
     triaged_at = models.DateTimeField(null=True, blank=True)
     # How many times a worker has started triaging this ticket; caps redeliveries after crashes.
     triage_runs = models.PositiveSmallIntegerField(default=0)
+    # The run that owns the ticket while it is triaging, and until when: the run renews the lease
+    # while it works, so one that stops renewing (its worker died) is taken over once it runs out.
+    run_id = models.UUIDField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     attention_reason = models.TextField(blank=True, help_text="Why the ticket needs attention or failed.")
     # Copied from the current classify / urgency steps so lists filter on plain indexed columns.
     category = models.CharField(max_length=40, blank=True)
@@ -91,8 +95,8 @@ class TriageStep(models.Model):
     skip_reason = models.CharField(max_length=200, blank=True)
     # Served, but not as configured: the last-resort local model after real failures, or a default.
     degraded = models.BooleanField(default=False)
-    # A worker holds the step until this time; a crashed worker's step can be re-claimed after it.
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # The run that claimed the step: only that run writes its result.
+    run_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

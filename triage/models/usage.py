@@ -1,4 +1,8 @@
-"""The audit trail: one ``ModelCall`` row per attempt the routing service makes."""
+"""The audit trail: one ``ModelCall`` row per attempt the routing service makes.
+
+The row is written (``pending``, with the most the call can cost) before the request leaves, and
+completed when it returns, so a paid call never goes unrecorded, even when its worker dies.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,9 @@ from .tickets import Ticket, TriageStep
 
 
 class CallOutcome(models.TextChoices):
+    # written before the request leaves; a row still pending after its worker died becomes interrupted
+    PENDING = "pending", "In flight"
+    INTERRUPTED = "interrupted", "Interrupted: possibly billed"
     OK = "ok", "OK"
     TIMEOUT = "timeout", "Timeout"
     RATE_LIMITED = "rate_limited", "Rate limited (429)"

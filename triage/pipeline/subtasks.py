@@ -1,4 +1,12 @@
-"""The four subtasks: the messages each sends and the validator its output must pass.
+"""The subtasks a ticket is triaged in: one definition each, in one registry.
+
+A definition says everything the rest of the app needs to know about a subtask: the router task
+it is routed as, its label, the parser its output must pass, its token budget, its phase, when it
+is skipped, what later steps read when every model failed, the ticket columns its result fills,
+the template that shows its result, the local model that serves it offline and which steps a
+re-run of it also redoes. The orchestrator runs the phases from the registry; the pages, the API,
+the results, the forms and the presets iterate it. A new subtask is one ``register_subtask(...)``
+(and its task on the router).
 
 The system prompt is the task's ``system_prompt`` from the database, so admins see and tune it;
 the ticket text goes only into the user message. Names tasks, never models.
@@ -6,12 +14,11 @@ the ticket text goes only into the user message. Names tasks, never models.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-from triage.models import Router, Ticket
+from triage.models import Router, Ticket, TriageStep
 from triage.pipeline.parsing import parse_brief, parse_category, parse_reply, parse_urgency
 from triage.ticket_text import TicketText, ticket_message
 
@@ -19,34 +26,68 @@ CLASSIFY = "classify_ticket"
 URGENCY = "urgency_detection"
 REPLY = "draft_customer_reply"
 BRIEF = "escalate_complex_issue"
-ALL_STEPS = (CLASSIFY, URGENCY, REPLY, BRIEF)
 
-# When every model failed to score urgency, the step falls back to this and the ticket is flagged.
-DEFAULT_URGENCY = {
-    "score": 3,
-    "sentiment": "unknown",
-    "escalation_risk": False,
-    "reason": "",
-    "defaulted": True,
-}
+Results = Mapping[str, dict[str, Any]]  # the results of earlier phases, by subtask name
+
+
+def _always(router: Router, earlier: Results) -> str:
+    return ""
+
+
+def _no_ticket_fields(step: TriageStep) -> dict[str, Any]:
+    return {}
 
 
 @dataclass(frozen=True)
 class Subtask:
-    name: str
-    validator: Callable[[str], dict[str, Any]]
+    name: str  # the router task it is routed as
+    label: str  # what pages call it
+    parse: Callable[[str, Router], dict[str, Any]]  # strict parser of the model's output
     max_tokens: int
+    phase: int = 1  # phase 1 starts at once; each later phase once the one before has finished
+    # why it is skipped given the earlier phases' results ("" runs it)
+    skip_reason: Callable[[Router, Results], str] = _always
+    fallback_result: dict[str, Any] | None = None  # what later phases read when every model failed
+    ticket_fields: Callable[[TriageStep], dict[str, Any]] = _no_ticket_fields  # columns it fills
+    partial: str = "triage/partials/results/generic.html"  # shows its result on the ticket page
+    skipped_label: str = "Skipped"  # what the page says before the skip reason
+    local_model: str = ""  # the built-in model that serves it offline (presets)
+    redo: tuple[str, ...] = ()  # steps a re-run of this one also redoes (they depend on it)
 
 
-def subtask_for(name: str, router: Router) -> Subtask:
-    validators: dict[str, tuple[Callable[[str], dict[str, Any]], int]] = {
-        CLASSIFY: (partial(parse_category, categories=list(router.categories)), 100),
-        URGENCY: (parse_urgency, 150),
-        REPLY: (parse_reply, 400),
-        BRIEF: (parse_brief, 700),
-    }
-    validator, max_tokens = validators[name]
-    return Subtask(name=name, validator=validator, max_tokens=max_tokens)
+SUBTASKS: dict[str, Subtask] = {}
+
+
+def register_subtask(subtask: Subtask) -> Subtask:
+    SUBTASKS[subtask.name] = subtask
+    return subtask
+
+
+def unregister_subtask(name: str) -> None:
+    SUBTASKS.pop(name, None)
+
+
+def subtask_names() -> list[str]:
+    """Every subtask, in the order pages show them."""
+    return list(SUBTASKS)
+
+
+def subtask_phases() -> list[list[Subtask]]:
+    """The subtasks grouped by phase, in the order they run."""
+    phases: dict[int, list[Subtask]] = {}
+    for subtask in SUBTASKS.values():
+        phases.setdefault(subtask.phase, []).append(subtask)
+    return [phases[number] for number in sorted(phases)]
+
+
+def subtask_label(name: str) -> str:
+    subtask = SUBTASKS.get(name)
+    return subtask.label if subtask else name.replace("_", " ").capitalize()
+
+
+def subtasks_redone_with(name: str) -> list[str]:
+    """The steps a re-run of ``name`` redoes: itself and what depends on it."""
+    return [name, *SUBTASKS[name].redo]
 
 
 def subtask_messages(*, system_prompt: str, router: Router, ticket: Ticket) -> list[dict[str, str]]:
@@ -64,11 +105,88 @@ def subtask_messages(*, system_prompt: str, router: Router, ticket: Ticket) -> l
     return messages
 
 
-def escalation_decision(*, urgency: dict[str, Any], threshold: int) -> tuple[bool, str]:
+def urgency_of(earlier: Results) -> int | None:
+    """The urgency score once phase 1 knows it (tiered pools serve by it), else None."""
+    score = (earlier.get(URGENCY) or {}).get("score")
+    return int(score) if isinstance(score, int) else None
+
+
+# --- the four subtasks of the triage article --------------------------------------------------------
+# When every model failed to score urgency, later steps read this and the ticket is flagged.
+DEFAULT_URGENCY = {
+    "score": 3,
+    "sentiment": "unknown",
+    "escalation_risk": False,
+    "reason": "",
+    "defaulted": True,
+}
+
+
+def escalation_decision(*, urgency: Mapping[str, Any], threshold: int) -> tuple[bool, str]:
     """Whether the brief runs, and the reason shown when it doesn't."""
     score = int(urgency["score"])
-    if score >= threshold:
-        return True, ""
-    if urgency.get("escalation_risk"):
+    if score >= threshold or urgency.get("escalation_risk"):
         return True, ""
     return False, f"urgency {score} < threshold {threshold}"
+
+
+def _brief_skip_reason(router: Router, earlier: Results) -> str:
+    escalate, reason = escalation_decision(
+        urgency=earlier.get(URGENCY) or DEFAULT_URGENCY, threshold=router.escalation_threshold
+    )
+    return "" if escalate else reason
+
+
+def _result_value(step: TriageStep, key: str) -> Any:
+    return step.result.get(key) if isinstance(step.result, dict) else None
+
+
+register_subtask(
+    Subtask(
+        name=CLASSIFY,
+        label="Category",
+        parse=lambda text, router: parse_category(text, categories=list(router.categories)),
+        max_tokens=100,
+        ticket_fields=lambda step: {"category": _result_value(step, "category") or ""},
+        partial="triage/partials/results/category.html",
+        local_model="local/ticket-classifier",
+    )
+)
+register_subtask(
+    Subtask(
+        name=URGENCY,
+        label="Urgency",
+        parse=lambda text, router: parse_urgency(text),
+        max_tokens=150,
+        fallback_result=DEFAULT_URGENCY,
+        ticket_fields=lambda step: {"urgency_score": _result_value(step, "score")},
+        partial="triage/partials/results/urgency.html",
+        local_model="local/urgency-scorer",
+        redo=(REPLY, BRIEF),  # the reply's tier and the escalation decision follow urgency
+    )
+)
+register_subtask(
+    Subtask(
+        name=REPLY,
+        label="Customer reply",
+        parse=lambda text, router: parse_reply(text),
+        max_tokens=400,
+        phase=2,
+        partial="triage/partials/results/reply.html",
+        local_model="local/reply-drafter",
+    )
+)
+register_subtask(
+    Subtask(
+        name=BRIEF,
+        label="Escalation brief",
+        parse=lambda text, router: parse_brief(text),
+        max_tokens=700,
+        phase=2,
+        skip_reason=_brief_skip_reason,
+        skipped_label="Not escalated",
+        ticket_fields=lambda step: {"escalated": step.status == TriageStep.Status.DONE},
+        partial="triage/partials/results/brief.html",
+        local_model="local/brief-writer",
+    )
+)

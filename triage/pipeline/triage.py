@@ -1,311 +1,276 @@
-"""Orchestration of one ticket's triage: the critical path is urgency, then the slower of reply and
-brief; classification runs beside urgency. Safe to run twice for the same ticket.
+"""Orchestration of one ticket's triage: the subtask registry's phases, run by a run that owns the ticket.
+
+A run takes the ticket (queued, or triaging under a lease that ran out: its run died), renews the
+lease while its steps' model calls are in flight, runs each phase's steps side by side in the
+per-process step executor and settles the ticket. Safe to run twice for the same ticket: a second
+delivery finds the ticket settled or owned by a live run and leaves. The step life cycle, and how a
+dead run's ticket is recovered, are drawn in docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
-from concurrent.futures import Future, ThreadPoolExecutor
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
-from triage.models import LLMModel, Provider, Router, Ticket, TriageStep
+from triage.models import ModelCall, Ticket, TriageStep
 from triage.once import PerProcess
-from triage.pipeline.statements import row_update
 from triage.pipeline.steps import (
-    FINISHED,
     INTERRUPTED_ERROR,
     step_claim,
-    step_claim_renew,
     step_complete,
     step_fail,
-    step_lease,
-    step_mark_interrupted,
     step_skip,
     step_stop_at_time_limit,
-    step_was_interrupted,
-    steps_claim_pending,
-    steps_held,
-    steps_load,
+    steps_ensure,
     steps_reset,
+    steps_take_over,
 )
 from triage.pipeline.subtasks import (
-    ALL_STEPS,
-    BRIEF,
-    CLASSIFY,
-    DEFAULT_URGENCY,
-    REPLY,
-    URGENCY,
-    escalation_decision,
-    subtask_for,
+    SUBTASKS,
+    Subtask,
     subtask_messages,
+    subtask_names,
+    subtask_phases,
+    subtasks_redone_with,
+    urgency_of,
 )
-from triage.routing import RouteResult, RoutingError, audit_flush, route
+from triage.routing import RouteResult, RoutingError, route
+from triage.routing.audit import calls_interrupt
 from triage.routing.config import snapshot_fresh
 
 log = logging.getLogger(__name__)
 
 # Outcomes that mean "this model was never really tried", so falling back past them is not a failure.
 _NOT_TRIED = {"skipped_unconfigured"}
+# A call can't last longer than this (the longest router deadline, 900 s, and a margin): a row still
+# pending after it belongs to a process that died, whatever it was doing.
+CALL_LIFETIME = timedelta(seconds=960)
+
+
+class TicketBusy(Exception):
+    """A re-triage asked while a live run is triaging the ticket."""
+
+
+def run_lease() -> timedelta:
+    return timedelta(seconds=float(settings.TRIAGE_RUN_LEASE_SECONDS))
+
+
+@dataclass
+class Run:
+    """One attempt at triaging a ticket, owning it (``Ticket.run_id``) while it works."""
+
+    id: uuid.UUID
+    ticket: Ticket
+    steps: dict[str, TriageStep]
+    prompts: dict[str, str]
+    time_limit: float  # TRIAGE_TASK_SOFT_TIME_LIMIT: no step starts after it
+    started: float = field(default_factory=time.monotonic)
+
+    def out_of_time(self) -> bool:
+        # Celery's own time limits do nothing under the thread pool, so the run keeps its own
+        return time.monotonic() - self.started >= self.time_limit
 
 
 def triage_ticket(*, ticket_id: int) -> None:
-    """Run every current step of the ticket that isn't finished, then settle the ticket's status."""
-    started = ticket_start(ticket_id)
-    if started is None:
+    """Run every current step of the ticket that isn't finished, phase by phase, then settle it."""
+    run = run_start(ticket_id)
+    if run is None:
         return
-    ticket, steps = started
-    # Celery's time limits do nothing under the thread pool, so the run keeps its own: no step
-    # starts after it (a call already started ends by the router's request deadline)
-    time_limit = RunTimeLimit(float(settings.TRIAGE_TASK_SOFT_TIME_LIMIT))
-    prompts = task_prompts(ticket.router)
-    deadline = float(ticket.router.request_deadline_seconds)
-    pool = step_pool()
-    first = steps_claim_pending([steps[CLASSIFY], steps[URGENCY]], deadline_seconds=deadline)
-    classify = pool.submit(
-        _in_thread, step_run, ticket, steps[CLASSIFY], prompts=prompts, time_limit=time_limit, claimed=first
-    )
-    urgency_step = step_run(ticket, steps[URGENCY], prompts=prompts, time_limit=time_limit, claimed=first)
-    if urgency_step.status not in FINISHED:
-        # this run's time ran out waiting for another live run that holds urgency, or a re-triage
-        # retired it: the run that holds it, or the re-triage's, finishes the ticket
-        log.warning("ticket %s: urgency is another run's; leaving the ticket to it", ticket.pk)
-        _wait(classify)
-        _audit_flush(ticket)
-        return
-    urgency = urgency_step.result if urgency_step.result else dict(DEFAULT_URGENCY)
-    score = int(urgency["score"])
-    escalate, reason = escalation_decision(urgency=urgency, threshold=ticket.router.escalation_threshold)
-    together = [steps[REPLY], steps[BRIEF]] if escalate else [steps[REPLY]]
-    out_of_time = time_limit.passed()
-    second = set() if out_of_time else steps_claim_pending(together, deadline_seconds=deadline)
-    reply = pool.submit(
-        _in_thread, step_run, ticket, steps[REPLY],
-        prompts=prompts, time_limit=time_limit, urgency=score, claimed=second,
-    )  # fmt: skip
-    if escalate or out_of_time:  # out of time, the brief is stopped with that reason, not skipped
-        step_run(ticket, steps[BRIEF], prompts=prompts, time_limit=time_limit, urgency=score, claimed=second)
-    else:
-        step_skip(steps[BRIEF], reason=reason)
-    _wait(classify, reply)
-    ticket_settle(ticket, list(steps.values()))
-    _audit_flush(ticket)
+    results: dict[str, dict[str, Any]] = {}
+    for phase in subtask_phases():
+        futures = {}
+        for subtask in phase:
+            step = run.steps[subtask.name]
+            if step.status != TriageStep.Status.PENDING:
+                continue
+            reason = _skip_reason(run, subtask, results)
+            if run.out_of_time():  # stopped, not skipped: the ticket says the run ran out of time
+                step_stop_at_time_limit(step, limit_seconds=run.time_limit)
+            elif reason:
+                step_skip(step, reason=reason)
+            else:
+                futures[subtask.name] = step_pool().submit(_in_thread, step_run, run, step, subtask, results)
+        if not run_wait(run, list(futures.values())):
+            log.warning("ticket %s: taken over or re-triaged while this run worked; leaving it", ticket_id)
+            return
+        for subtask in phase:
+            step = run.steps[subtask.name]
+            if isinstance(step.result, dict):
+                results[subtask.name] = step.result
+    ticket_settle(run)
 
 
-def _audit_flush(ticket: Ticket) -> None:
-    """The model-call rows (the audit trail behind the stats) are written off the path; the task
-    ends, and its worker slot frees, once the writer has taken this ticket's rows (or after the
-    flush's timeout, logged). The steps, which the ticket's page and API show, were written as each
-    one ended, so settling doesn't wait for the rows."""
-    if not audit_flush():
-        log.warning("ticket %s: its model-call rows were not written within the flush timeout", ticket.pk)
+def _skip_reason(run: Run, subtask: Subtask, results: Mapping[str, dict[str, Any]]) -> str:
+    router = run.ticket.router
+    if subtask.name not in run.prompts:
+        return f"router {router.name} has no task {subtask.name}"
+    return subtask.skip_reason(router, results)
 
 
 _pool: PerProcess[ThreadPoolExecutor] = PerProcess()
 
 
 def step_pool() -> ThreadPoolExecutor:
-    """One pool per process (a forked child starts its own) for the steps that run beside the
-    ticket's own thread. Its threads live on, so their database and cache connections are reused
-    instead of opened for every ticket."""
+    """One executor per process (a forked child starts its own) for the steps of every run. Its
+    threads live on, so their database and cache connections are reused instead of opened per step."""
     return _pool.get(
         lambda: ThreadPoolExecutor(max_workers=settings.TRIAGE_STEP_THREADS, thread_name_prefix="triage-step")
     )
 
 
-def _in_thread(func: Any, *args: Any, **kwargs: Any) -> Any:
+def _in_thread(func: Any, *args: Any) -> Any:
     """Run ``func`` in a pool thread; its connection is kept (or closed once stale or broken)."""
     close_old_connections()
     try:
-        return func(*args, **kwargs)
+        return func(*args)
     finally:
         close_old_connections()
 
 
-def _wait(*futures: Future[Any]) -> None:
+def run_wait(run: Run, futures: list[Future[Any]]) -> bool:
+    """Wait for the steps, renewing the run's lease meanwhile; False once the ticket is no longer
+    this run's (its steps' late results are then refused)."""
+    renew_every = run_lease().total_seconds() / 3
+    pending = set(futures)
+    while pending:
+        _, pending = wait(pending, timeout=renew_every)
+        if pending and not run_renew(run):
+            return False
     for future in futures:
-        future.result()
+        future.result()  # a step that raised (a database outage) ends the run: its lease runs out
+    return True
 
 
-def ticket_start(ticket_id: int) -> tuple[Ticket, dict[str, TriageStep]] | None:
-    """Mark the ticket triaging and count the run; the ticket and its current steps, or None when
-    there is nothing for this delivery to do.
+def run_start(ticket_id: int) -> Run | None:
+    """Take the ticket for a new run; None when there is nothing for this delivery to do.
 
     A duplicate delivery (a sweep of a long backlog, a redelivered message) finds the ticket settled,
-    or being triaged by a worker that holds a live step lease: it leaves without counting a run, so
-    only real recoveries from a crash count toward ``TRIAGE_MAX_RUNS``.
+    or owned by a live run, and leaves without counting a run, so only real recoveries from a crash
+    count toward ``TRIAGE_MAX_RUNS``.
     """
     close_old_connections()
-    now = timezone.now()
-    started = row_update(
-        Ticket,
-        ticket_id,
-        {"status": Ticket.Status.TRIAGING, "updated_at": now},
-        set_sql="{triage_runs} = {triage_runs} + 1",
-        where="{status} = %s",
-        params=[Ticket.Status.QUEUED],
+    run_id, now = uuid.uuid4(), timezone.now()
+    lapsed = Q(status=Ticket.Status.TRIAGING) & (
+        Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
     )
-    if not started:
-        running = Ticket.objects.filter(pk=ticket_id, status=Ticket.Status.TRIAGING).first()
-        if running is None:
-            log.info("ticket %s is gone or already settled; nothing to triage", ticket_id)
-            return None
-        if steps_held(running):
-            log.info("ticket %s is being triaged by another worker; duplicate delivery ignored", ticket_id)
-            return None
-        # the run that was triaging it died: this is a recovery, and it counts
-        Ticket.objects.filter(pk=ticket_id).update(triage_runs=F("triage_runs") + 1, updated_at=now)
-    ticket, steps = steps_load(ticket_id)
+    taken = Ticket.objects.filter(Q(status=Ticket.Status.QUEUED) | lapsed, pk=ticket_id).update(
+        status=Ticket.Status.TRIAGING,
+        run_id=run_id,
+        lease_expires_at=now + run_lease(),
+        triage_runs=F("triage_runs") + 1,
+        updated_at=now,
+    )
+    if not taken:
+        log.info("ticket %s is settled, gone or owned by a live run; nothing to do", ticket_id)
+        return None
+    ticket = Ticket.objects.select_related("router").get(pk=ticket_id)
     if ticket.triage_runs > settings.TRIAGE_MAX_RUNS:
-        ticket_fail(
-            ticket, reason=f"gave up after {ticket.triage_runs - 1} attempts to triage (worker crashes?)"
+        reason = f"gave up after {ticket.triage_runs - 1} attempts to triage (worker crashes?)"
+        Ticket.objects.filter(pk=ticket_id, run_id=run_id).update(
+            status=Ticket.Status.FAILED, attention_reason=reason, run_id=None, lease_expires_at=None
         )
         return None
-    return ticket, steps
+    time_limit = float(settings.TRIAGE_TASK_SOFT_TIME_LIMIT)
+    # re-asking an interrupted call needs time to ask it in
+    reask = settings.TRIAGE_REASK_INTERRUPTED_STEPS and time_limit > 0
+    interrupted = steps_take_over(ticket, run_id=run_id, reask=reask)
+    if interrupted:
+        log.warning("ticket %s: a dead run's calls were interrupted mid-call: %s", ticket_id, interrupted)
+    return Run(
+        id=run_id,
+        ticket=ticket,
+        steps=steps_ensure(ticket),
+        prompts=task_prompts(ticket),
+        time_limit=time_limit,
+    )
 
 
-def task_prompts(router: Router) -> dict[str, str]:
+def run_renew(run: Run) -> bool:
+    """Extend the run's lease; False when the ticket is no longer this run's."""
+    now = timezone.now()
+    renewed = Ticket.objects.filter(pk=run.ticket.pk, run_id=run.id, status=Ticket.Status.TRIAGING).update(
+        lease_expires_at=now + run_lease()
+    )
+    return bool(renewed)
+
+
+def task_prompts(ticket: Ticket) -> dict[str, str]:
     """Each task's system prompt, from the routing configuration this process holds (an admin's
     edit bumps its version, so the next ticket sees it); read from the database if it lacks the router."""
-    spec = snapshot_fresh().routers_by_id.get(router.pk)
+    spec = snapshot_fresh().routers_by_id.get(ticket.router_id)
     if spec is None:
-        return dict(router.tasks.values_list("name", "system_prompt"))
+        return dict(ticket.router.tasks.values_list("name", "system_prompt"))
     return {name: task.system_prompt for name, task in spec.tasks.items()}
 
 
-@dataclass(frozen=True)
-class RunTimeLimit:
-    """A run's time limit (``TRIAGE_TASK_SOFT_TIME_LIMIT``), counted from its start."""
+def step_run(run: Run, step: TriageStep, subtask: Subtask, earlier: Mapping[str, dict[str, Any]]) -> None:
+    """Claim the step and route it; its result and its serving call's row commit together."""
+    if run.out_of_time():
+        step_stop_at_time_limit(step, limit_seconds=run.time_limit)
+        return
+    if not step_claim(step, run_id=run.id):
+        return  # taken over, or retired by a re-triage: another run has it
+    ticket, router = run.ticket, run.ticket.router
 
-    seconds: float
-    started: float = field(default_factory=time.monotonic)
+    def keep_result(result: RouteResult) -> None:
+        step_complete(
+            step,
+            run_id=run.id,
+            result=result.parsed,
+            raw_output=result.content,
+            served_by=result.served_by,
+            attempts=[asdict(a) for a in result.attempts],
+            latency_ms=result.latency_ms,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            cost=result.cost,
+            degraded=served_by_last_resort_after_failures(result),
+        )
 
-    def passed(self) -> bool:
-        return time.monotonic() - self.started >= self.seconds
-
-
-def step_run(
-    ticket: Ticket,
-    step: TriageStep,
-    *,
-    prompts: dict[str, str],
-    time_limit: RunTimeLimit,
-    urgency: int | None = None,
-    claimed: Collection[int] = (),
-) -> TriageStep:
-    """Run one step unless it is finished; wait out another worker's live lease instead of racing it.
-    ``claimed``: ids this run has already claimed together (``steps_claim_pending``).
-
-    A step whose run died mid-call is settled as interrupted, not asked again (it may have been
-    billed), unless ``TRIAGE_REASK_INTERRUPTED_STEPS`` says to pay for a second call. Past the run's
-    time limit no step starts: one nobody holds (or this run claimed and never started) fails with
-    the reason, one a dead run left is settled as interrupted, one another live run holds is left to
-    that run (returned unfinished).
-    """
-    deadline = float(ticket.router.request_deadline_seconds)
-    if step.pk in claimed:
-        if time_limit.passed():
-            step_stop_at_time_limit(step, limit_seconds=time_limit.seconds, claimed_here=True)
-            return step
-        if step_claim_renew(step, deadline_seconds=deadline):
-            _step_execute(ticket, step, prompts.get(step.task_name, ""), urgency=urgency)
-            return step
-        # another run took it over while it waited for a thread: handled below like any held step
-    while step.status not in FINISHED:
-        reask = settings.TRIAGE_REASK_INTERRUPTED_STEPS and not time_limit.passed()
-        if step_was_interrupted(step) and not reask:
-            fallback = dict(DEFAULT_URGENCY) if step.task_name == URGENCY else None
-            if step_mark_interrupted(step, result=fallback):
-                log.warning("ticket %s: step %s interrupted mid-call; not asked again", ticket.pk, step.pk)
-            continue
-        if time_limit.passed():
-            if step_stop_at_time_limit(step, limit_seconds=time_limit.seconds):
-                log.warning("ticket %s: step %s not started, time limit passed", ticket.pk, step.pk)
-            break
-        if step_claim(step, deadline_seconds=deadline):
-            _step_execute(ticket, step, prompts.get(step.task_name, ""), urgency=urgency)
-            break
-        step.refresh_from_db()
-        if not step.is_current:
-            break  # an agent asked for a re-run meanwhile: the run that started takes the new row
-        if step.status not in FINISHED:
-            time.sleep(0.5)  # another worker holds the lease; it finishes or the lease expires
-    return step
-
-
-def _step_execute(ticket: Ticket, step: TriageStep, system_prompt: str, *, urgency: int | None) -> None:
-    subtask = subtask_for(step.task_name, ticket.router)
-    messages = subtask_messages(system_prompt=system_prompt, router=ticket.router, ticket=ticket)
+    messages = subtask_messages(system_prompt=run.prompts.get(subtask.name, ""), router=router, ticket=ticket)
     try:
-        result = route(
-            ticket.router,
+        route(
+            router,
             messages,
-            task=step.task_name,
-            validator=subtask.validator,
+            task=subtask.name,
+            validator=lambda text: subtask.parse(text, router),
             json_mode=True,
             ticket_id=ticket.pk,
             step_id=step.pk,
             max_tokens=subtask.max_tokens,
-            urgency=urgency,
+            urgency=urgency_of(earlier),
+            on_served=keep_result,
         )
     except RoutingError as exc:
         attempts = [asdict(a) for a in exc.attempts]
-        if step.task_name == URGENCY:
-            step_complete(
-                step,
-                result=dict(DEFAULT_URGENCY),
-                raw_output="",
-                served_by="",
-                attempts=attempts,
-                latency_ms=sum(a["latency_ms"] for a in attempts),
-                prompt_tokens=0,
-                completion_tokens=0,
-                cost=0,
-                degraded=True,
-                status=TriageStep.Status.FAILED,
-                error=f"every model failed; urgency defaulted to 3. {exc}",
-            )
-        else:
-            step_fail(step, error=str(exc), attempts=attempts)
-        return
-    step_complete(
-        step,
-        result=result.parsed,
-        raw_output=result.content,
-        served_by=result.served_by,
-        attempts=[asdict(a) for a in result.attempts],
-        latency_ms=result.latency_ms,
-        prompt_tokens=result.prompt_tokens,
-        completion_tokens=result.completion_tokens,
-        cost=result.cost,
-        degraded=served_by_last_resort_after_failures(result),
-    )
+        error = str(exc)
+        if subtask.fallback_result is not None:
+            error = f"every model failed; later steps used the default {subtask.fallback_result}. {exc}"
+        step_fail(step, run_id=run.id, error=error, attempts=attempts, result=subtask.fallback_result)
 
 
 def served_by_last_resort_after_failures(result: RouteResult) -> bool:
-    """True when configured models really failed and a local model answered instead."""
+    """True when configured models really failed and the last resort (a local model) answered."""
     real_failures = [a for a in result.attempts[:-1] if a.outcome not in _NOT_TRIED]
-    if not real_failures:
-        return False
-    return LLMModel.objects.filter(slug=result.served_by, provider__kind=Provider.Kind.LOCAL).exists()
+    return result.last_resort and bool(real_failures)
 
 
-def ticket_settle(ticket: Ticket, steps: list[TriageStep]) -> None:
-    """Set the final status from the ticket's current steps, with the reason shown to agents.
-
-    ``steps`` are this run's step objects (run here, or waited for while another run held them, then
-    re-read), so nothing is read back. The update applies only while the ticket is still being
-    triaged and its current steps are exactly these, all finished: after a re-triage asked meanwhile
-    (the ticket queued again, new step rows), the run that re-triage started settles the ticket.
-    """
-    # urgency's failure (scored 3 instead) and an interrupted step are degraded: the ticket needs
+def ticket_settle(run: Run) -> bool:
+    """Set the final status from the run's steps, with the reason shown to agents; only while the
+    ticket is still this run's (a re-triage or a takeover meanwhile settles it instead)."""
+    steps = [run.steps[name] for name in subtask_names() if name in run.steps]
+    # a fallback result (urgency scored 3) and an interrupted step are degraded: the ticket needs
     # attention, it did not fail
     failed = [s for s in steps if s.status == TriageStep.Status.FAILED and not s.degraded]
     degraded = [s for s in steps if s.degraded]
@@ -317,37 +282,20 @@ def ticket_settle(ticket: Ticket, steps: list[TriageStep]) -> None:
         reason = "; ".join(_degraded_reason(s) for s in degraded)
     else:
         status, reason = Ticket.Status.TRIAGED, ""
-    by_name = {s.task_name: s for s in steps}
-    category = (by_name[CLASSIFY].result or {}).get("category", "") if CLASSIFY in by_name else ""
-    urgency = (by_name[URGENCY].result or {}).get("score") if URGENCY in by_name else None
-    escalated = BRIEF in by_name and by_name[BRIEF].status == TriageStep.Status.DONE
+    fields: dict[str, Any] = {"category": "", "urgency_score": None, "escalated": False}
+    for step in steps:
+        fields.update(SUBTASKS[step.task_name].ticket_fields(step))
     now = timezone.now()
-    this_run = [s.pk for s in steps]
-    # still triaging, and no current step is unfinished or not one of this run's (a re-triage's)
-    one_per_step = ", ".join(["%s"] * len(this_run))
-    where = (
-        "{status} = %s AND NOT EXISTS (SELECT 1 FROM {step.table} WHERE {step.ticket} = {table}.{pk} "  # noqa: S608 - only placeholders joined in
-        "AND {step.is_current} = %s AND ({step.status} IN (%s, %s) OR {step.pk} NOT IN ("
-        + one_per_step
-        + ")))"
+    settled = Ticket.objects.filter(pk=run.ticket.pk, run_id=run.id, status=Ticket.Status.TRIAGING).update(
+        status=status,
+        attention_reason=reason,
+        triaged_at=now,
+        updated_at=now,
+        run_id=None,
+        lease_expires_at=None,
+        **fields,
     )
-    unfinished = [TriageStep.Status.PENDING, TriageStep.Status.RUNNING]
-    row_update(
-        Ticket,
-        ticket.pk,
-        {
-            "status": status,
-            "attention_reason": reason,
-            "category": category or "",
-            "urgency_score": urgency,
-            "escalated": escalated,
-            "triaged_at": now,
-            "updated_at": now,
-        },
-        where=where,
-        params=[Ticket.Status.TRIAGING, True, *unfinished, *this_run],
-        others={"step": TriageStep},
-    )
+    return bool(settled)
 
 
 def _degraded_reason(step: TriageStep) -> str:
@@ -356,54 +304,59 @@ def _degraded_reason(step: TriageStep) -> str:
             f"{step.task_name} was interrupted by a worker crash mid-call and not asked again "
             "(it may have been billed); re-run the step"
         )
-    if step.task_name == URGENCY and step.status == TriageStep.Status.FAILED:
-        return "urgency could not be scored by any model; defaulted to 3"
+    if step.status == TriageStep.Status.FAILED:
+        return f"{step.task_name} could not be served by any model; later steps used its default"
     return f"{step.task_name}: configured models failed, answered by the local fallback {step.served_by}"
-
-
-def ticket_fail(ticket: Ticket, *, reason: str) -> None:
-    Ticket.objects.filter(pk=ticket.pk).update(
-        status=Ticket.Status.FAILED, attention_reason=reason, updated_at=timezone.now()
-    )
 
 
 @transaction.atomic
 def ticket_retriage(*, ticket: Ticket, step: str | None = None) -> Ticket:
-    """Re-run one step or all of them; earlier results stay in the step history."""
+    """Re-run one step (and the steps that depend on it) or all of them; earlier results stay in the
+    step history. Refused (:class:`TicketBusy`) while a live run is triaging the ticket."""
     from triage.pipeline.tasks import triage_ticket_task
 
-    if step is not None and step not in ALL_STEPS:
-        raise ValueError(f"unknown step {step!r}; choose one of {', '.join(ALL_STEPS)}")
-    names = [step] if step else list(ALL_STEPS)
-    if step == URGENCY:
-        names = [URGENCY, REPLY, BRIEF]  # the reply tier and the escalation decision follow urgency
-    steps_reset(ticket, names)
-    Ticket.objects.filter(pk=ticket.pk).update(
-        status=Ticket.Status.QUEUED, triage_runs=0, attention_reason="", updated_at=timezone.now()
+    if step is not None and step not in SUBTASKS:
+        raise ValueError(f"unknown step {step!r}; choose one of {', '.join(subtask_names())}")
+    now = timezone.now()
+    freed = (
+        Ticket.objects.filter(pk=ticket.pk)
+        .exclude(status=Ticket.Status.TRIAGING, lease_expires_at__gt=now)
+        .update(
+            status=Ticket.Status.QUEUED,
+            triage_runs=0,
+            attention_reason="",
+            run_id=None,
+            lease_expires_at=None,
+            updated_at=now,
+        )
     )
+    if not freed:
+        raise TicketBusy(f"Ticket #{ticket.pk} is being triaged right now; re-run it once it has settled.")
+    steps_reset(ticket, subtasks_redone_with(step) if step else subtask_names())
     transaction.on_commit(lambda: triage_ticket_task.delay(ticket.pk))
     ticket.refresh_from_db()
     return ticket
 
 
 def tickets_sweep_stuck() -> list[int]:
-    """Re-enqueue tickets left ``triaging`` or ``queued`` past a lease (a lost message or dead worker)."""
+    """Hand tickets whose run died (lease run out) or whose message was lost (queued too long) to a
+    worker again, once each; and settle model-call rows left pending by a process that died."""
     from triage.pipeline.tasks import triage_ticket_task
 
     now = timezone.now()
-    cutoff = now - 2 * step_lease()
-    stuck = list(
-        Ticket.objects.filter(
-            status__in=[Ticket.Status.TRIAGING, Ticket.Status.QUEUED], updated_at__lt=cutoff
-        )
-        .exclude(
-            steps__is_current=True, steps__status=TriageStep.Status.RUNNING, steps__lease_expires_at__gt=now
-        )
-        .values_list("pk", flat=True)[:500]
+    resend_after = now - timedelta(seconds=float(settings.TRIAGE_RESEND_QUEUED_SECONDS))
+    lapsed = (
+        Q(status=Ticket.Status.TRIAGING)
+        & (Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True))
+        # not handed out since its lease ran out (or long enough ago that the message may be lost)
+        & (Q(updated_at__lt=F("lease_expires_at")) | Q(updated_at__lt=resend_after))
     )
+    lost = Q(status=Ticket.Status.QUEUED, updated_at__lt=resend_after)
+    stuck = list(Ticket.objects.filter(lapsed | lost).values_list("pk", flat=True)[:500])
     for ticket_id in stuck:
-        Ticket.objects.filter(pk=ticket_id).update(updated_at=timezone.now())
+        Ticket.objects.filter(pk=ticket_id).update(updated_at=now)
         triage_ticket_task.delay(ticket_id)
     if stuck:
         log.warning("re-enqueued %d stuck tickets", len(stuck))
+    calls_interrupt(ModelCall.objects.filter(started_at__lt=now - CALL_LIFETIME))
     return stuck

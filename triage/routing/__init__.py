@@ -4,7 +4,6 @@ Public entry: :func:`route` and :func:`route_stream` (see ``service.py``). Impor
 connects the signals that bump the shared configuration version when routing rows change.
 """
 
-from triage.routing.audit import audit_flush
 from triage.routing.config import config_bump_version, connect_signals
 from triage.routing.service import (
     Attempt,
@@ -28,7 +27,6 @@ __all__ = [
     "StreamEvent",
     "UnknownRouter",
     "UnknownTask",
-    "audit_flush",
     "config_bump_version",
     "route",
     "route_stream",

@@ -16,14 +16,18 @@ This module never calls a model and never writes routing rows.
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from triage.models import FallbackEntry, LLMModel, PoolEntry, Provider, Router, RouterTask
-from triage.routing.mirror import CONFIG_VERSION_KEY, version_bump, version_read
+
+CONFIG_VERSION_KEY = "routing:config-version"
 
 
 @dataclass(frozen=True)
@@ -34,13 +38,14 @@ class ModelSpec:
     slug: str
     provider_id: int
     provider_name: str
-    is_local: bool
+    kind: str  # the provider's kind: which adapter calls it (adapters/__init__.py)
     base_url: str
     api_key_env: str
     timeout_seconds: float
     input_price_per_m: Decimal
     output_price_per_m: Decimal
     supports_json_mode: bool
+    context_window: int
     usable: bool  # the model and its provider are both enabled
 
 
@@ -93,7 +98,7 @@ class Snapshot:
     routers_by_name: dict[str, RouterSpec]
     routers_by_id: dict[int, RouterSpec]
     models_by_id: dict[int, ModelSpec]
-    local_catalog: tuple[ModelSpec, ...]  # enabled local models, for the last resort
+    catalog: tuple[ModelSpec, ...]  # every usable model, for the last resort
     # per-process caches that live exactly as long as this configuration
     derived: dict[Any, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -110,13 +115,14 @@ def _model_spec(model: LLMModel) -> ModelSpec:
         slug=model.slug,
         provider_id=provider.pk,
         provider_name=provider.name,
-        is_local=provider.is_local,
+        kind=provider.kind,
         base_url=provider.base_url,
         api_key_env=provider.api_key_env,
         timeout_seconds=float(provider.timeout_seconds),
         input_price_per_m=Decimal(model.input_price_per_m),
         output_price_per_m=Decimal(model.output_price_per_m),
         supports_json_mode=model.supports_json_mode,
+        context_window=model.context_window,
         usable=model.enabled and provider.enabled,
     )
 
@@ -166,13 +172,12 @@ def snapshot_build(version: str | None) -> Snapshot:
             fallbacks=router_fallbacks,
             model_ids=tuple(sorted(ids)),
         )
-    local_catalog = tuple(m for m in models.values() if m.is_local and m.usable)
     return Snapshot(
         version=version,
         routers_by_name={r.name: r for r in routers.values()},
         routers_by_id=routers,
         models_by_id=models,
-        local_catalog=local_catalog,
+        catalog=tuple(m for m in models.values() if m.usable),
     )
 
 
@@ -185,11 +190,10 @@ def snapshot_current() -> Snapshot:
 
 
 def snapshot_fresh() -> Snapshot:
-    """The snapshot, rebuilt first when the shared version has moved (read through the state
-    mirror, so no cache round trip in steady state)."""
+    """The snapshot, rebuilt first when the shared version has moved (one cache read)."""
     snapshot = snapshot_current()
-    version = version_read(CONFIG_VERSION_KEY, mirrored=True)
-    return snapshot if version == snapshot.version else snapshot_refresh(str(version))
+    version = config_version_read()
+    return snapshot if version == snapshot.version else snapshot_refresh(version)
 
 
 def snapshot_refresh(version: str | None) -> Snapshot:
@@ -206,12 +210,23 @@ def snapshot_refresh(version: str | None) -> Snapshot:
 
 def config_version_read() -> str:
     """The shared version, created when the cache has none (first start, or after a flush)."""
-    return version_read(CONFIG_VERSION_KEY)
+    version = cache.get(CONFIG_VERSION_KEY)
+    if version is None:
+        cache.add(CONFIG_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        version = cache.get(CONFIG_VERSION_KEY)
+    return str(version)
 
 
 def config_bump_version(**_: Any) -> None:
-    """Make every process rebuild its snapshot on its next request."""
-    version_bump(CONFIG_VERSION_KEY)
+    """Make every process rebuild its snapshot on its next request: at once (this process, inside
+    its transaction, sees its own edit) and again on commit (so a process that rebuilt in between
+    from uncommitted data can't keep it)."""
+
+    def bump() -> None:
+        cache.set(CONFIG_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+    bump()
+    transaction.on_commit(bump)
 
 
 _ROUTING_MODELS = (Provider, LLMModel, Router, RouterTask, PoolEntry, FallbackEntry)

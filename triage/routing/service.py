@@ -2,40 +2,36 @@
 
 ``route()`` (and ``route_stream()``) take a router, chat messages and optionally a task name;
 they pick the task (named, pinned, or classified), order the candidates by the task's policy,
-call them through the provider's OpenAI-compatible API (or the in-process local tier), fail over
-on timeouts, connection errors, 429, 5xx/overloaded and rejected output, and record every attempt
-as a ``ModelCall`` row. Callers name tasks, never models.
+call each through its provider's adapter (``adapters/``), fail over on timeouts, connection errors,
+429, 5xx/overloaded and rejected output, and record every attempt as a ``ModelCall`` row written
+before its request leaves (``audit.py``). Callers name tasks, never models.
 
-Per request in steady state: the shared state (config version, breaker and latency records) from
-this process's mirror of the shared cache (``mirror.py``; one ``get_many`` when there is no mirror
-or an affinity pin to read), the provider call, a ``set_many`` only when breaker, latency or pin
-state changes, and the audit rows handed to a per-process writer thread that inserts them in
-batches (``audit.py``). No routing-config query: that lives in the per-process snapshot
-(``config.py``).
+Per request: one ``get_many`` of the shared state (configuration version, the breaker records of
+the router's models, the latency records its policies need, an affinity pin), then per attempt
+the row's insert, the call and the row's update; shared-cache writes only when a breaker, latency
+or pin record changes. The routing configuration itself is a per-process snapshot (``config.py``).
 
-This module must never retry inside a provider call (the SDK runs with ``max_retries=0``), never
-skip the last-resort local model for a cooldown, and never log or store an API key.
+This module must never retry inside a provider call (adapters run with no retries), never skip an
+always-available (local) model for a cooldown, and never log or store an API key.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
-from django.utils import timezone
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
-from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
-from openai.types.chat.chat_completion_chunk import ChoiceDelta
+from django.db import transaction
+from openai.types.chat import ChatCompletionChunk
 
-from triage.local_models.registry import get_local_model
 from triage.models import CallOutcome, ModelCall, Router
 from triage.routing import affinity, breaker, latency
-from triage.routing.audit import audit_record
+from triage.routing.adapters import CallFailure, ProviderAdapter, Request, adapter_for
+from triage.routing.audit import call_close, call_open, call_skipped, model_cost
 from triage.routing.classifier import Classification, EncoderUnavailable, TaskClassifier, classifier_build
 from triage.routing.config import (
     CONFIG_VERSION_KEY,
@@ -47,18 +43,7 @@ from triage.routing.config import (
     snapshot_current,
     snapshot_refresh,
 )
-from triage.routing.mirror import mirror_read, mirror_write
-from triage.routing.policies import select_candidates
-from triage.routing.pricing import call_cost
-from triage.routing.providers import (
-    CallFailure,
-    Request,
-    call_local,
-    call_remote,
-    local_available,
-    provider_key,
-    stream_remote,
-)
+from triage.routing.policies import policy_for, select_candidates
 from triage.routing.tokens import count_prompt_tokens, count_text_tokens
 
 logger = logging.getLogger(__name__)
@@ -78,6 +63,7 @@ class Attempt:
     outcome: str
     latency_ms: int
     error: str = ""
+    call_id: int | None = None  # its ModelCall row
 
 
 @dataclass(frozen=True)
@@ -93,8 +79,13 @@ class RouteResult:
     tokens_estimated: bool
     cost: Decimal  # of the serving call, at the serving model's catalog prices
     latency_ms: int  # the whole request, all attempts included
-    completion: ChatCompletion | None = field(default=None, repr=False, compare=False)
     classification_score: float | None = None  # when the task was classified
+    last_resort: bool = False  # served by an always-available (local) model
+
+
+# Called with the result inside the transaction that completes the serving attempt's row, so what
+# it writes (a pipeline step's result) and the cost row commit together or not at all.
+OnServed = Callable[[RouteResult], None]
 
 
 class RoutingError(Exception):
@@ -153,7 +144,7 @@ MODEL_PREFIX = "model:"
 def direct_model_spec(snapshot: Snapshot, slug: str) -> RouterSpec:
     """A one-model 'router' for direct calls to a catalog model (``model:<slug>``): the model,
     then the local last resort, with the same breaker, deadline and accounting as any route."""
-    model = next((m for m in snapshot.models_by_id.values() if m.slug == slug and m.usable), None)
+    model = next((m for m in snapshot.catalog if m.slug == slug), None)
     if model is None:
         raise UnknownRouter(f"No enabled model named {slug!r}")
     return RouterSpec(
@@ -189,23 +180,6 @@ def resolve_router(snapshot: Snapshot, router: Router | str | int) -> RouterSpec
     return spec
 
 
-def _state_keys(snapshot: Snapshot, router: RouterSpec) -> tuple[list[str], list[tuple[int, int, str]]]:
-    """Breaker keys of every model the router can name, latency keys of its latency-ranked pools."""
-    cache_key = ("state-keys", router.id)
-    keys = snapshot.derived.get(cache_key)
-    if keys is None:
-        health_keys = [breaker.health_key(model_id) for model_id in router.model_ids]
-        latency_keys = [
-            (task.id, model.id, latency.latency_key(task.id, model.id))
-            for task in router.tasks.values()
-            if task.policy == "lowest_latency"
-            for model in (entry.model for entry in task.pool)
-        ]
-        keys = (health_keys, latency_keys)
-        snapshot.derived[cache_key] = keys
-    return keys
-
-
 def classifier_for(snapshot: Snapshot, router: RouterSpec) -> TaskClassifier:
     """The router's classifier, built once per configuration version in this process."""
     cache_key = ("classifier", router.id)
@@ -226,16 +200,32 @@ def classifier_for(snapshot: Snapshot, router: RouterSpec) -> TaskClassifier:
     return found
 
 
+def _adapter(model: ModelSpec) -> ProviderAdapter | None:
+    try:
+        return adapter_for(model.kind)
+    except KeyError:
+        return None
+
+
+def _in_process(model: ModelSpec) -> bool:
+    adapter = _adapter(model)
+    return adapter is not None and adapter.always_available
+
+
+def _always_available(model: ModelSpec, task_name: str | None) -> bool:
+    """An always-available (last resort) model that serves ``task_name``."""
+    adapter = _adapter(model)
+    return adapter is not None and adapter.always_available and adapter.serves(model, task_name)
+
+
 def last_resort(snapshot: Snapshot, router: RouterSpec, task_name: str | None) -> list[ModelSpec]:
-    """Local models in the router's fallbacks that serve the task, else any enabled local that does."""
-    from_fallbacks = [
-        m for m in router.fallbacks if m.is_local and m.usable and local_available(m, task_name)
-    ]
+    """Always-available models in the router's fallbacks that serve the task, else any that does."""
+    from_fallbacks = [m for m in router.fallbacks if m.usable and _always_available(m, task_name)]
     if from_fallbacks:
         return from_fallbacks
-    serving = [m for m in snapshot.local_catalog if local_available(m, task_name)]
+    serving = [m for m in snapshot.catalog if _always_available(m, task_name)]
     # a model made for this task before one that answers anything
-    return sorted(serving, key=lambda m: not getattr(get_local_model(m.slug), "tasks", frozenset()))
+    return sorted(serving, key=lambda m: _always_available(m, None))
 
 
 def build_chain(
@@ -245,10 +235,10 @@ def build_chain(
     task_name: str | None,
     pinned: ModelSpec | None,
 ) -> list[ModelSpec]:
-    """Pinned model, the policy's order, the router's remote fallbacks, then the local last resort."""
+    """Pinned model, the policy's order, the router's other fallbacks, then the last resort."""
     chain: list[ModelSpec] = [pinned] if pinned else []
     chain += ordered_pool
-    chain += [m for m in router.fallbacks if not m.is_local and m.usable]
+    chain += [m for m in router.fallbacks if m.usable and not _in_process(m)]
     chain += last_resort(snapshot, router, task_name)
     seen: set[int] = set()
     unique = []
@@ -267,14 +257,23 @@ class SharedState:
     router: RouterSpec
     values: dict[str, Any]
     pin_key: str | None
-    latency_keys: list[tuple[int, int, str]]
+
+
+def _state_keys(router: RouterSpec, pin_key: str | None) -> list[str]:
+    """The configuration version, every breaker of the router, the latency records its policies use."""
+    keys = [CONFIG_VERSION_KEY, *(breaker.health_key(model_id) for model_id in router.model_ids)]
+    for task in router.tasks.values():
+        if policy_for(task.policy).needs_latency:
+            keys += [latency.latency_key(task.id, entry.model.id) for entry in task.pool]
+    if pin_key:
+        keys.append(pin_key)
+    return keys
 
 
 def read_shared_state(
     router_ref: Router | str | int, *, task: str | None, affinity_key: str | None
 ) -> SharedState:
-    """Config version, breaker and latency state, and the affinity pin: one cache round trip, or
-    none when this process's mirror holds them (``mirror.py``; a pin is always read).
+    """Config version, breaker and latency state, and the affinity pin: one cache round trip.
 
     When the version differs from this process's snapshot, the snapshot is rebuilt and the read
     repeated (at most twice): an admin edit applies to the next request in every process.
@@ -290,18 +289,13 @@ def read_shared_state(
                 raise
             snapshot_refresh(version)
             continue
-        health_keys, latency_keys = _state_keys(snapshot, router)
         pin_key = affinity.request_pin_key(router.id, affinity_key, task) if affinity_key else None
-        keys = [CONFIG_VERSION_KEY, *health_keys, *(key for _, _, key in latency_keys)]
-        if pin_key:
-            keys.append(pin_key)
-        # a pin is per conversation: read with the rest from the cache; else the process's mirror
-        values = cache.get_many(keys) if pin_key else mirror_read(keys)
+        values = cache.get_many(_state_keys(router, pin_key))
         version = values.get(CONFIG_VERSION_KEY) or config_version_read()
         if version == snapshot.version:
             break
         snapshot_refresh(str(version))
-    return SharedState(snapshot, router, values, pin_key, latency_keys)
+    return SharedState(snapshot, router, values, pin_key)
 
 
 def resolve_task(
@@ -348,9 +342,8 @@ def plan_request(
     ordered: list[ModelSpec] = []
     if task_spec is not None:
         latency_state = {
-            model_id: values.get(key)
-            for task_id, model_id, key in shared.latency_keys
-            if task_id == task_spec.id
+            entry.model.id: values.get(latency.latency_key(task_spec.id, entry.model.id))
+            for entry in task_spec.pool
         }
         ordered = select_candidates(
             task_spec,
@@ -380,16 +373,16 @@ def _pinned_model(snapshot: Snapshot, pin: Any, task: str | None) -> ModelSpec |
     model = snapshot.models_by_id.get(model_id) if model_id is not None else None
     if model is None or not model.usable:
         return None
-    if model.is_local and not local_available(model, task if task is not None else pin.get("task")):
+    adapter = _adapter(model)
+    if adapter is None or not adapter.serves(model, task if task is not None else pin.get("task")):
         return None
     return model
 
 
-# --- one request's attempts, their accounting and their shared-state writes ---------------------
+# --- one request's attempts: their rows, and the shared state they change -------------------------
 @dataclass
 class Served:
     model: ModelSpec
-    completion: ChatCompletion | None
     content: str
     parsed: Any
     prompt_tokens: int
@@ -397,63 +390,102 @@ class Served:
     tokens_estimated: bool
     cost: Decimal
     latency_ms: int
+    first_token_ms: float | None = None
+
+
+@dataclass
+class Progress:
+    """What one attempt has done so far: for its row when it fails, and its answer when it succeeds."""
+
+    served: Served | None = None
+    forwarded: bool = False  # a stream's content has reached the caller: no failover past this
+    parts: list[str] = field(default_factory=list)  # the content forwarded so far
+    usage: tuple[int, int, bool] | None = None  # (prompt, completion, estimated) once known
 
 
 class AttemptLog:
-    """Collects attempts and their audit rows; writes breaker, latency and pin state."""
+    """The request's attempts: writes each one's row and the breaker, latency and pin state."""
 
-    def __init__(self, plan: Plan, *, ticket_id: int | None, step_id: int | None) -> None:
+    def __init__(self, plan: Plan, request: Request, *, ticket_id: int | None, step_id: int | None) -> None:
         self.plan = plan
+        self.request = request
         self.ticket_id = ticket_id
         self.step_id = step_id
         self.attempts: list[Attempt] = []
-        self.rows: list[ModelCall] = []
         self.trials: set[int] = set()
+        self._prompt_tokens: int | None = None
 
-    # gatekeeping before a call
-    def gate(self, model: ModelSpec, now_perf: float) -> Attempt | None:
-        """An attempt that skips ``model`` (recorded), or None when it may be called."""
-        if model.is_local:
-            return None  # the offline tier is never skipped for a cooldown or a key
-        if provider_key(model) is None:
-            return self.skip(model, CallOutcome.SKIPPED_UNCONFIGURED, f"{model.api_key_env} is not set")
+    @property
+    def _row_fields(self) -> dict[str, Any]:
+        router_id = self.plan.router.id if self.plan.router.id > 0 else None
+        return {
+            "router_id": router_id,
+            "task_name": self.plan.task_name or "",
+            "ticket_id": self.ticket_id,
+            "step_id": self.step_id,
+        }
+
+    def prompt_tokens(self) -> int:
+        if self._prompt_tokens is None:
+            self._prompt_tokens = count_prompt_tokens(self.request.messages)
+        return self._prompt_tokens
+
+    def gate(self, model: ModelSpec, adapter: ProviderAdapter | None, now_perf: float) -> bool:
+        """Whether ``model`` may be called now; a skip is recorded (with its row) when not."""
+        if adapter is None:
+            return self._skip(
+                model, CallOutcome.SKIPPED_UNCONFIGURED, f"no adapter for provider kind {model.kind!r}"
+            )
+        reason = adapter.unavailable(model)
+        if reason:
+            return self._skip(model, CallOutcome.SKIPPED_UNCONFIGURED, reason)
+        if adapter.always_available:
+            return True  # the last resort is never skipped for the deadline or a cooldown
         if now_perf >= self.plan.deadline:
-            return self.skip(model, CallOutcome.TIMEOUT, "request deadline reached before this attempt")
-        state = breaker.breaker_state(self.plan.health.get(model.id), time.time())
+            return self._skip(model, CallOutcome.TIMEOUT, "request deadline reached before this attempt")
+        health = self.plan.health.get(model.id)
+        state = breaker.breaker_state(health, time.time())
         if state == breaker.OPEN:
-            reason = (self.plan.health.get(model.id) or {}).get("reason", "")
-            return self.skip(model, CallOutcome.SKIPPED_OPEN_CIRCUIT, f"circuit open: {reason}")
+            return self._skip(
+                model, CallOutcome.SKIPPED_OPEN_CIRCUIT, f"circuit open: {(health or {}).get('reason', '')}"
+            )
         if state == breaker.HALF_OPEN:
-            lock_seconds = int(model.timeout_seconds) + 2
-            if not cache.add(breaker.trial_key(model.id), 1, timeout=lock_seconds):
-                return self.skip(
+            if not cache.add(breaker.trial_key(model.id), 1, timeout=int(model.timeout_seconds) + 2):
+                return self._skip(
                     model, CallOutcome.SKIPPED_OPEN_CIRCUIT, "circuit half-open: trial in flight"
                 )
             self.trials.add(model.id)
-        return None
+        return True
 
-    def skip(self, model: ModelSpec, outcome: str, error: str) -> Attempt:
-        return self.add(model, outcome, 0, error=error)
+    def _skip(self, model: ModelSpec, outcome: str, error: str) -> bool:
+        row = call_skipped(model=model, outcome=outcome, error=error, **self._row_fields)
+        self._record(model, outcome, 0, error=error, call_id=row.pk)
+        return False
 
-    def add(
-        self,
-        model: ModelSpec,
-        outcome: str,
-        latency_ms: int,
-        *,
-        error: str = "",
-        prompt_tokens: int = 0,
-        completion_tokens: int = 0,
-        estimated: bool = False,
-        cost: Decimal = Decimal(0),
-    ) -> Attempt:
-        attempt = Attempt(model=model.slug, outcome=outcome, latency_ms=latency_ms, error=error)
-        self.attempts.append(attempt)
-        # one structured line per model call; never the request's text, never a key
+    def open(self, model: ModelSpec) -> ModelCall:
+        """The attempt's row, before the request leaves."""
+        return call_open(
+            model=model,
+            prompt_tokens=self.prompt_tokens(),
+            max_tokens=self.request.max_tokens,
+            **self._row_fields,
+        )
+
+    def _record(
+        self, model: ModelSpec, outcome: str, latency_ms: int, *, error: str = "", call_id: int | None
+    ) -> None:
+        self.attempts.append(Attempt(model.slug, outcome, latency_ms, error, call_id))
+        router, task = self.plan.router.name, self.plan.task_name or "-"
+        # one line per model call, readable as text and with its fields as JSON; never text or a key
         logger.info(
-            "model call",
+            "model call %s/%s -> %s: %s in %d ms",
+            router,
+            task,
+            model.slug,
+            outcome,
+            latency_ms,
             extra={
-                "router": self.plan.router.name,
+                "router": router,
                 "task": self.plan.task_name,
                 "model": model.slug,
                 "outcome": outcome,
@@ -462,36 +494,36 @@ class AttemptLog:
                 "step_id": self.step_id,
             },
         )
-        self.rows.append(
-            ModelCall(
-                router_id=self.plan.router.id if self.plan.router.id > 0 else None,
-                task_name=self.plan.task_name or "",
-                model_id=model.id,
-                model_slug=model.slug,
-                ticket_id=self.ticket_id,
-                step_id=self.step_id,
-                started_at=timezone.now(),
-                latency_ms=latency_ms,
-                outcome=outcome,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                tokens_estimated=estimated,
-                cost=cost,
-                error=error[:2000],
-            )
-        )
-        return attempt
 
-    def failed(self, model: ModelSpec, failure: CallFailure, latency_ms: int, **usage: Any) -> None:
-        """Record a failed call; availability failures go to the model's breaker at once."""
-        self.add(model, failure.outcome, latency_ms, error=failure.message, **usage)
-        if model.is_local or failure.outcome == CallOutcome.SKIPPED_UNCONFIGURED:
-            return
-        writes: dict[str, Any] = {}
-        if failure.outcome != CallOutcome.INVALID_OUTPUT:
-            # From the shared state as it is now, not as the plan read it before the call: under
-            # concurrency another request may have opened the breaker meanwhile, and writing a record
-            # built on the stale copy would close it again (last writer wins).
+    def failed(
+        self,
+        model: ModelSpec,
+        adapter: ProviderAdapter,
+        call: ModelCall,
+        failure: CallFailure,
+        latency_ms: int,
+        progress: Progress,
+    ) -> None:
+        """Complete the row; an availability failure goes to the model's breaker at once."""
+        prompt, completion, estimated = progress.usage or (0, 0, False)
+        call_close(
+            call,
+            outcome=failure.outcome,
+            latency_ms=latency_ms,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            tokens_estimated=estimated,
+            cost=model_cost(model, prompt, completion),
+            error=failure.message,
+        )
+        self._record(model, failure.outcome, latency_ms, error=failure.message, call_id=call.pk)
+        if not adapter.always_available and failure.outcome not in (
+            CallOutcome.INVALID_OUTPUT,
+            CallOutcome.SKIPPED_UNCONFIGURED,
+        ):
+            # From the shared state as it is now, not as the plan read it before the call: another
+            # request may have opened the breaker meanwhile, and a record built on the stale copy
+            # would close it again (last writer wins).
             record = breaker.breaker_record_failure(
                 cache.get(breaker.health_key(model.id)),
                 time.time(),
@@ -499,55 +531,72 @@ class AttemptLog:
                 retry_after=failure.retry_after,
             )
             self.plan.health[model.id] = record
-            writes[breaker.health_key(model.id)] = record
-        if writes:
-            mirror_write(writes, timeout=breaker.HEALTH_TTL)
+            cache.set(breaker.health_key(model.id), record, timeout=breaker.HEALTH_TTL)
         self._release_trial(model)
 
-    def succeeded(self, served: Served, *, first_token_ms: float | None = None) -> None:
+    def succeeded(
+        self, adapter: ProviderAdapter, call: ModelCall, served: Served, on_served: OnServed | None
+    ) -> RouteResult:
+        """Complete the row (with ``on_served``'s writes, in one transaction), then the shared state."""
         model = served.model
-        self.add(
-            model,
-            CallOutcome.OK,
-            served.latency_ms,
-            prompt_tokens=served.prompt_tokens,
-            completion_tokens=served.completion_tokens,
-            estimated=served.tokens_estimated,
-            cost=served.cost,
-        )
-        health_writes: dict[str, Any] = {}
-        if not model.is_local:
-            now = time.time()
-            if breaker.breaker_success_changes(self.plan.health.get(model.id), now):
-                health = self._fresh_health_for_success(model, now)
-                if health is not None:
-                    health_writes[breaker.health_key(model.id)] = breaker.breaker_record_success(health, now)
-            task = self.plan.task
-            if task is not None and task.policy == "lowest_latency":
-                key = latency.latency_key(task.id, model.id)
-                health_writes[key] = latency.latency_record(
-                    self.plan.latency.get(model.id), total_ms=served.latency_ms, first_token_ms=first_token_ms
-                )
-        if health_writes:
-            mirror_write(health_writes, timeout=breaker.HEALTH_TTL)
+        self._record(model, CallOutcome.OK, served.latency_ms, call_id=call.pk)
+        result = _result(self.plan, self.attempts, served, last_resort=adapter.always_available)
+        with transaction.atomic():
+            call_close(
+                call,
+                outcome=CallOutcome.OK,
+                latency_ms=served.latency_ms,
+                prompt_tokens=served.prompt_tokens,
+                completion_tokens=served.completion_tokens,
+                tokens_estimated=served.tokens_estimated,
+                cost=served.cost,
+            )
+            if on_served is not None:
+                on_served(result)
+        if not adapter.always_available:
+            self._shared_state_after_success(served)
         if self.plan.pin_key and self.plan.pinned_model_id != model.id:
             pin = affinity.pin_value(model.id, self.plan.task_name)
             cache.set(self.plan.pin_key, pin, timeout=self.plan.router.affinity_ttl_seconds)
         self._release_trial(model)
+        return result
 
-    def _fresh_health_for_success(self, model: ModelSpec, now: float) -> breaker.Health | None:
-        """The model's current health to record a success on, or None when it must not be written.
+    def _shared_state_after_success(self, served: Served) -> None:
+        model, now = served.model, time.time()
+        if breaker.breaker_success_changes(self.plan.health.get(model.id), now):
+            # re-read: the plan's copy may predate an open; and a success only closes an open breaker
+            # when it was the half-open trial (a call that started before the breaker opened and
+            # answered late says nothing about the model now)
+            health = cache.get(breaker.health_key(model.id))
+            opened = breaker.breaker_state(health, now) == breaker.OPEN and model.id not in self.trials
+            if not opened and breaker.breaker_success_changes(health, now):
+                record = breaker.breaker_record_success(health, now)
+                cache.set(breaker.health_key(model.id), record, timeout=breaker.HEALTH_TTL)
+        task = self.plan.task
+        if task is not None and policy_for(task.policy).needs_latency:
+            record = latency.latency_record(
+                self.plan.latency.get(model.id),
+                total_ms=served.latency_ms,
+                first_token_ms=served.first_token_ms,
+            )
+            cache.set(latency.latency_key(task.id, model.id), record, timeout=latency.LATENCY_TTL)
 
-        Re-read because the plan's copy may predate an open; and a success only closes an open
-        breaker when it was the half-open trial: a call that started before the breaker opened
-        (and answered late) says nothing about the model now.
-        """
-        health = cache.get(breaker.health_key(model.id))
-        if breaker.breaker_state(health, now) == breaker.OPEN and model.id not in self.trials:
-            return None
-        if not breaker.breaker_success_changes(health, now):
-            return None
-        return health
+    def closed_by_caller(
+        self, model: ModelSpec, call: ModelCall, latency_ms: int, progress: Progress
+    ) -> None:
+        """A stream the caller stopped reading: account for what was generated so far."""
+        prompt, completion, _ = _partial_usage(self, progress)
+        call_close(
+            call,
+            outcome=CallOutcome.OK,
+            latency_ms=latency_ms,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            tokens_estimated=True,
+            cost=model_cost(model, prompt, completion),
+            error="stream closed by the caller",
+        )
+        self._record(model, CallOutcome.OK, latency_ms, error="stream closed by the caller", call_id=call.pk)
 
     def _release_trial(self, model: ModelSpec) -> None:
         if model.id in self.trials:
@@ -559,75 +608,78 @@ class AttemptLog:
             cache.delete(breaker.trial_key(model_id))
         self.trials.clear()
 
-    def write_rows(self) -> None:
-        """Hand the request's audit rows to the audit trail (``audit.py``: off the request path)."""
-        rows, self.rows = self.rows, []
-        audit_record(rows)
-
-
-def _usage(
-    model: ModelSpec, completion: ChatCompletion, messages: Messages, content: str
-) -> tuple[int, int, bool]:
-    usage = completion.usage
-    if usage is not None and not model.is_local:
-        return int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0), False
-    return count_prompt_tokens(messages), count_text_tokens(content), True
-
-
-def _cost(model: ModelSpec, prompt_tokens: int, completion_tokens: int) -> Decimal:
-    return call_cost(
-        input_price_per_m=model.input_price_per_m,
-        output_price_per_m=model.output_price_per_m,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-    )
-
 
 def _elapsed_ms(since: float) -> int:
     return max(int(round((time.perf_counter() - since) * 1000)), 0)
 
 
-def call_with_failover(
-    plan: Plan, request: Request, log: AttemptLog, validator: Validator | None
-) -> Served | None:
-    """Try each candidate in order until one answers with output the validator accepts."""
-    for model in plan.candidates:
-        attempt_started = time.perf_counter()
-        if log.gate(model, attempt_started) is not None:
-            continue
-        try:
-            if model.is_local:
-                completion = call_local(model, request)
-            else:
-                api_key = provider_key(model) or ""
-                timeout = max(min(model.timeout_seconds, plan.deadline - attempt_started), 0.05)
-                completion = call_remote(model, request, api_key=api_key, timeout=timeout)
-        except CallFailure as failure:
-            log.failed(model, failure, _elapsed_ms(attempt_started))
-            continue
-        latency_ms = _elapsed_ms(attempt_started)
-        content = completion.choices[0].message.content or ""
-        prompt_tokens, completion_tokens, estimated = _usage(model, completion, request.messages, content)
-        cost = _cost(model, prompt_tokens, completion_tokens)
-        try:
-            parsed = _validate(content, validator)
-        except CallFailure as failure:
-            log.failed(
-                model,
-                failure,
-                latency_ms,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                estimated=estimated,
-                cost=cost,
-            )
-            continue
-        served = Served(
-            model, completion, content, parsed, prompt_tokens, completion_tokens, estimated, cost, latency_ms
-        )
-        log.succeeded(served)
-        return served
-    return None
+def _timeout(plan: Plan, model: ModelSpec, started: float) -> float:
+    return max(min(model.timeout_seconds, plan.deadline - started), 0.05)
+
+
+def _partial_usage(log: AttemptLog, progress: Progress) -> tuple[int, int, bool]:
+    return log.prompt_tokens(), count_text_tokens("".join(progress.parts)), True
+
+
+def _result(plan: Plan, attempts: list[Attempt], served: Served, *, last_resort: bool) -> RouteResult:
+    return RouteResult(
+        content=served.content,
+        parsed=served.parsed,
+        served_by=served.model.slug,
+        matched_task=plan.task_name,
+        pinned=plan.pinned_model_id == served.model.id,
+        attempts=list(attempts),
+        prompt_tokens=served.prompt_tokens,
+        completion_tokens=served.completion_tokens,
+        tokens_estimated=served.tokens_estimated,
+        cost=served.cost,
+        latency_ms=_elapsed_ms(plan.started),
+        classification_score=plan.classification.score if plan.classification else None,
+        last_resort=last_resort,
+    )
+
+
+# --- the one failover loop ----------------------------------------------------------------------
+# An attempt calls one model and returns the events to forward while it runs (none for a single
+# answer), setting ``progress.served`` once it has an acceptable answer; it raises CallFailure.
+AttemptFn = Callable[[ModelSpec, ProviderAdapter, float, Progress], Iterable[StreamEvent]]
+
+
+def _failover(
+    plan: Plan, log: AttemptLog, attempt: AttemptFn, on_served: OnServed | None
+) -> Iterator[StreamEvent]:
+    """Try each candidate in order until one serves: ``chunk`` events, then ``done`` (or ``error``
+    when a stream fails after its content began). Raises RoutingError when every candidate failed."""
+    try:
+        for model in plan.candidates:
+            adapter = _adapter(model)
+            started = time.perf_counter()
+            if not log.gate(model, adapter, started):
+                continue
+            assert adapter is not None  # the gate skips a model without one
+            call = log.open(model)
+            progress = Progress()
+            try:
+                yield from attempt(model, adapter, started, progress)
+            except CallFailure as failure:
+                if progress.forwarded and progress.usage is None:
+                    progress.usage = _partial_usage(log, progress)
+                log.failed(model, adapter, call, failure, _elapsed_ms(started), progress)
+                if not progress.forwarded:
+                    continue
+                error = f"{model.slug} failed after streaming began: {failure}"
+                yield StreamEvent(kind="error", error=error, attempts=tuple(log.attempts))
+                return
+            except GeneratorExit:
+                log.closed_by_caller(model, call, _elapsed_ms(started), progress)
+                raise
+            assert progress.served is not None
+            result = log.succeeded(adapter, call, progress.served, on_served)
+            yield StreamEvent(kind="done", result=result, attempts=tuple(log.attempts))
+            return
+        raise RoutingError(f"Every model failed for router {plan.router.name!r}", log.attempts)
+    finally:
+        log.release_all_trials()
 
 
 def _validate(content: str, validator: Validator | None) -> Any:
@@ -641,22 +693,28 @@ def _validate(content: str, validator: Validator | None) -> Any:
         raise CallFailure(CallOutcome.INVALID_OUTPUT, f"rejected by validator: {str(error)[:300]}") from error
 
 
-def _result(plan: Plan, log: AttemptLog, served: Served) -> RouteResult:
-    return RouteResult(
-        content=served.content,
-        parsed=served.parsed,
-        served_by=served.model.slug,
-        matched_task=plan.task_name,
-        pinned=plan.pinned_model_id == served.model.id,
-        attempts=list(log.attempts),
-        prompt_tokens=served.prompt_tokens,
-        completion_tokens=served.completion_tokens,
-        tokens_estimated=served.tokens_estimated,
-        cost=served.cost,
-        latency_ms=_elapsed_ms(plan.started),
-        completion=served.completion,
-        classification_score=plan.classification.score if plan.classification else None,
-    )
+def _answer_attempt(plan: Plan, request: Request, validator: Validator | None) -> AttemptFn:
+    """One complete answer per attempt, accepted only when the validator accepts it."""
+
+    def attempt(
+        model: ModelSpec, adapter: ProviderAdapter, started: float, progress: Progress
+    ) -> Iterable[StreamEvent]:
+        completion = adapter.complete(model, request, timeout=_timeout(plan, model, started))
+        progress.usage = (completion.prompt_tokens, completion.completion_tokens, completion.tokens_estimated)
+        parsed = _validate(completion.content, validator)  # a rejected answer is still billed
+        progress.served = Served(
+            model,
+            completion.content,
+            parsed,
+            completion.prompt_tokens,
+            completion.completion_tokens,
+            completion.tokens_estimated,
+            model_cost(model, completion.prompt_tokens, completion.completion_tokens),
+            _elapsed_ms(started),
+        )
+        return ()  # nothing to forward while it ran
+
+    return attempt
 
 
 def route(
@@ -671,46 +729,91 @@ def route(
     step_id: int | None = None,
     max_tokens: int | None = None,
     urgency: int | None = None,
+    on_served: OnServed | None = None,
 ) -> RouteResult:
     """Route one chat request; raises :class:`RoutingError` when every candidate failed.
 
-    ``urgency`` (1-5), when known, restricts tiered pools to the entries serving it.
+    ``urgency`` (1-5), when known, restricts tiered pools to the entries serving it. ``on_served``
+    runs inside the transaction that completes the serving attempt's row.
     """
     plan = plan_request(
         router, messages, task=task, affinity_key=affinity_key, streaming=False, urgency=urgency
     )
     request = Request(messages=messages, task=plan.task_name, json_mode=json_mode, max_tokens=max_tokens)
-    log = AttemptLog(plan, ticket_id=ticket_id, step_id=step_id)
-    try:
-        served = call_with_failover(plan, request, log, validator)
-    finally:
-        log.release_all_trials()
-        log.write_rows()
-    if served is None:
-        raise RoutingError(f"Every model failed for router {plan.router.name!r}", log.attempts)
-    return _result(plan, log, served)
+    log = AttemptLog(plan, request, ticket_id=ticket_id, step_id=step_id)
+    for event in _failover(plan, log, _answer_attempt(plan, request, validator), on_served):
+        if event.result is not None:
+            return event.result
+    raise RoutingError(f"Every model failed for router {plan.router.name!r}", log.attempts)  # not reached
 
 
 # --- streaming -----------------------------------------------------------------------------------
-def _local_chunk(completion: ChatCompletion, content: str) -> ChatCompletionChunk:
-    return ChatCompletionChunk(
-        id=completion.id,
-        object="chat.completion.chunk",
-        created=completion.created,
-        model=completion.model,
-        choices=[
-            ChunkChoice(index=0, delta=ChoiceDelta(role="assistant", content=content), finish_reason="stop")
-        ],
-    )
+def _stream_attempt(plan: Plan, request: Request, log: AttemptLog) -> AttemptFn:
+    """Forward the model's chunks; hold them back until the first content arrives (the failover
+    window). The read timeout is the task's first-token limit, so after the first token a gap
+    between two chunks longer than that also ends the stream (with an error event, never silently)."""
+    first_token_limit = plan.task.first_token_timeout_seconds if plan.task else 10.0
 
+    def attempt(
+        model: ModelSpec, adapter: ProviderAdapter, started: float, progress: Progress
+    ) -> Iterator[StreamEvent]:
+        timeout = _timeout(plan, model, started)
+        first_token_deadline = started + min(first_token_limit, timeout)
+        held: list[StreamEvent] = []
+        usage: Any = None
+        finished = False
+        first_token_ms: float | None = None
+        chunks = adapter.stream(
+            model, request, timeout=timeout, first_token_timeout=min(first_token_limit, timeout)
+        )
+        try:
+            for chunk in chunks:
+                usage = chunk.usage or usage
+                choice = chunk.choices[0] if chunk.choices else None
+                delta = (choice.delta.content or "") if choice is not None and choice.delta else ""
+                finished = finished or bool(choice is not None and choice.finish_reason)
+                event = StreamEvent(kind="chunk", delta=delta, chunk=chunk, matched_task=plan.task_name)
+                if progress.forwarded:
+                    progress.parts.append(delta)
+                    yield event
+                    continue
+                if time.perf_counter() > first_token_deadline:
+                    raise CallFailure(CallOutcome.TIMEOUT, f"no first token within {first_token_limit:g}s")
+                held.append(event)
+                if delta:
+                    progress.forwarded = True
+                    first_token_ms = (time.perf_counter() - started) * 1000
+                    progress.parts.append(delta)
+                    yield from held
+                    held.clear()
+        finally:
+            getattr(chunks, "close", lambda: None)()
+        if not finished:
+            raise CallFailure(CallOutcome.CONNECTION_ERROR, "stream ended before the model finished")
+        if not progress.forwarded:
+            raise CallFailure(CallOutcome.INVALID_OUTPUT, "empty response")
+        content = "".join(progress.parts)
+        if usage is not None:
+            prompt, completion, estimated = (
+                int(usage.prompt_tokens or 0),
+                int(usage.completion_tokens or 0),
+                False,
+            )
+        else:
+            prompt, completion, estimated = log.prompt_tokens(), count_text_tokens(content), True
+        progress.served = Served(
+            model,
+            content,
+            content,
+            prompt,
+            completion,
+            estimated,
+            model_cost(model, prompt, completion),
+            _elapsed_ms(started),
+            first_token_ms,
+        )
 
-@dataclass
-class _StreamProgress:
-    forwarded: bool = False
-    parts: list[str] = field(default_factory=list)
-    usage: Any = None
-    finished: bool = False
-    first_token_ms: float | None = None
+    return attempt
 
 
 def route_stream(
@@ -733,171 +836,5 @@ def route_stream(
         router, messages, task=task, affinity_key=affinity_key, streaming=True, urgency=urgency
     )
     request = Request(messages=messages, task=plan.task_name, max_tokens=max_tokens)
-    log = AttemptLog(plan, ticket_id=ticket_id, step_id=None)
-    first_token_limit = plan.task.first_token_timeout_seconds if plan.task else 10.0
-    try:
-        for model in plan.candidates:
-            attempt_started = time.perf_counter()
-            if log.gate(model, attempt_started) is not None:
-                continue
-            if model.is_local:
-                served = _serve_local(plan, request, log, model, attempt_started)
-                if served is None or served.completion is None:
-                    continue
-                chunk = _local_chunk(served.completion, served.content)
-                yield StreamEvent(
-                    kind="chunk", delta=served.content, chunk=chunk, matched_task=plan.task_name
-                )
-                yield StreamEvent(
-                    kind="done", result=_result(plan, log, served), attempts=tuple(log.attempts)
-                )
-                return
-            progress = _StreamProgress()
-            try:
-                yield from _forward_stream(plan, request, model, attempt_started, first_token_limit, progress)
-            except CallFailure as failure:
-                if not progress.forwarded:
-                    log.failed(model, failure, _elapsed_ms(attempt_started))
-                    continue
-                log.failed(
-                    model, failure, _elapsed_ms(attempt_started), **_partial_usage(model, request, progress)
-                )
-                error = f"{model.slug} failed after streaming began: {failure}"
-                yield StreamEvent(kind="error", error=error, attempts=tuple(log.attempts))
-                return
-            except GeneratorExit:
-                # the caller stopped reading: account for what was generated so far
-                log.add(
-                    model,
-                    CallOutcome.OK,
-                    _elapsed_ms(attempt_started),
-                    error="stream closed by the caller",
-                    **_partial_usage(model, request, progress),
-                )
-                raise
-            served = _stream_served(model, request, progress, attempt_started)
-            log.succeeded(served, first_token_ms=progress.first_token_ms)
-            yield StreamEvent(kind="done", result=_result(plan, log, served), attempts=tuple(log.attempts))
-            return
-        raise RoutingError(f"Every model failed for router {plan.router.name!r}", log.attempts)
-    finally:
-        log.release_all_trials()
-        log.write_rows()
-
-
-def _serve_local(
-    plan: Plan, request: Request, log: AttemptLog, model: ModelSpec, started: float
-) -> Served | None:
-    try:
-        completion = call_local(model, request)
-        content = completion.choices[0].message.content or ""
-        _validate(content, None)
-    except CallFailure as failure:
-        log.failed(model, failure, _elapsed_ms(started))
-        return None
-    prompt_tokens, completion_tokens, estimated = _usage(model, completion, request.messages, content)
-    cost = _cost(model, prompt_tokens, completion_tokens)
-    served = Served(
-        model,
-        completion,
-        content,
-        content,
-        prompt_tokens,
-        completion_tokens,
-        estimated,
-        cost,
-        _elapsed_ms(started),
-    )
-    log.succeeded(served)
-    return served
-
-
-def _forward_stream(
-    plan: Plan,
-    request: Request,
-    model: ModelSpec,
-    started: float,
-    first_token_limit: float,
-    progress: _StreamProgress,
-) -> Iterator[StreamEvent]:
-    """Yield the model's chunks; hold them back until the first content arrives (failover window).
-
-    The read timeout is the task's first-token limit, so after the first token a gap between two
-    chunks longer than that limit also ends the stream (with an error event, never silently).
-    """
-    timeout = max(min(model.timeout_seconds, plan.deadline - started), 0.05)
-    first_token_deadline = started + min(first_token_limit, timeout)
-    held: list[StreamEvent] = []
-    chunks = stream_remote(
-        model,
-        request,
-        api_key=provider_key(model) or "",
-        timeout=timeout,
-        first_token_timeout=min(first_token_limit, timeout),
-    )
-    try:
-        for chunk in chunks:
-            if chunk.usage is not None:
-                progress.usage = chunk.usage
-            delta = ""
-            if chunk.choices:
-                choice = chunk.choices[0]
-                delta = choice.delta.content or "" if choice.delta else ""
-                if choice.finish_reason:
-                    progress.finished = True
-            event = StreamEvent(kind="chunk", delta=delta, chunk=chunk, matched_task=plan.task_name)
-            if progress.forwarded:
-                progress.parts.append(delta)
-                yield event
-                continue
-            if time.perf_counter() > first_token_deadline:
-                raise CallFailure(CallOutcome.TIMEOUT, f"no first token within {first_token_limit:g}s")
-            held.append(event)
-            if delta:
-                progress.forwarded = True
-                progress.first_token_ms = (time.perf_counter() - started) * 1000
-                progress.parts.append(delta)
-                yield from held
-                held.clear()
-    finally:
-        chunks.close()  # type: ignore[attr-defined]
-    if not progress.finished:
-        raise CallFailure(CallOutcome.CONNECTION_ERROR, "stream ended before the model finished")
-    if not progress.forwarded:
-        raise CallFailure(CallOutcome.INVALID_OUTPUT, "empty response")
-
-
-def _partial_usage(model: ModelSpec, request: Request, progress: _StreamProgress) -> dict[str, Any]:
-    prompt_tokens = count_prompt_tokens(request.messages)
-    completion_tokens = count_text_tokens("".join(progress.parts))
-    return {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "estimated": True,
-        "cost": _cost(model, prompt_tokens, completion_tokens),
-    }
-
-
-def _stream_served(model: ModelSpec, request: Request, progress: _StreamProgress, started: float) -> Served:
-    content = "".join(progress.parts)
-    if progress.usage is not None:
-        prompt_tokens = int(progress.usage.prompt_tokens or 0)
-        completion_tokens = int(progress.usage.completion_tokens or 0)
-        estimated = False
-    else:
-        prompt_tokens, completion_tokens, estimated = (
-            count_prompt_tokens(request.messages),
-            count_text_tokens(content),
-            True,
-        )
-    return Served(
-        model=model,
-        completion=None,
-        content=content,
-        parsed=content,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        tokens_estimated=estimated,
-        cost=_cost(model, prompt_tokens, completion_tokens),
-        latency_ms=_elapsed_ms(started),
-    )
+    log = AttemptLog(plan, request, ticket_id=ticket_id, step_id=None)
+    yield from _failover(plan, log, _stream_attempt(plan, request, log), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from triage.models import Ticket, TriageStep
-from triage.pipeline.subtasks import ALL_STEPS, BRIEF, CLASSIFY, REPLY, URGENCY
+from triage.pipeline.subtasks import BRIEF, CLASSIFY, REPLY, URGENCY, subtask_names
 
 SETTLED = (Ticket.Status.TRIAGED, Ticket.Status.NEEDS_ATTENTION, Ticket.Status.FAILED)
 
@@ -26,7 +26,7 @@ def ticket_triage_result(ticket: Ticket, steps: dict[str, TriageStep] | None = N
     urgency = result(URGENCY)
     brief = result(BRIEF)
     routes = []
-    for name in ALL_STEPS:
+    for name in subtask_names():
         step = steps.get(name)
         if step is None or step.status != TriageStep.Status.DONE:
             continue

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from triage.models import LLMModel, Router, Ticket
 from triage.models.tickets import MAX_BODY, MAX_SUBJECT
-from triage.pipeline.subtasks import ALL_STEPS
+from triage.pipeline.subtasks import subtask_names
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -50,7 +50,9 @@ class ReplyForm(forms.Form):
 
 
 class RerunForm(forms.Form):
-    step = forms.ChoiceField(choices=[("", "all steps"), *[(s, s) for s in ALL_STEPS]], required=False)
+    step = forms.ChoiceField(
+        choices=lambda: [("", "all steps"), *[(s, s) for s in subtask_names()]], required=False
+    )
 
 
 class PlaygroundForm(forms.Form):

@@ -28,17 +28,11 @@ from triage.models import (
     Ticket,
     TriageStep,
 )
-from triage.pipeline.subtasks import ALL_STEPS, BRIEF, CLASSIFY, REPLY, URGENCY
+from triage.pipeline.subtasks import CLASSIFY, REPLY, SUBTASKS, URGENCY, subtask_names
 from triage.routing.pricing import call_cost
 
 QUEUE_PAGE_SIZE = 50
 SETTLED = (Ticket.Status.TRIAGED, Ticket.Status.NEEDS_ATTENTION, Ticket.Status.FAILED)
-STEP_LABELS = {
-    CLASSIFY: "Category",
-    URGENCY: "Urgency",
-    REPLY: "Customer reply",
-    BRIEF: "Escalation brief",
-}
 URGENCY_LABELS = {1: "low", 2: "minor", 3: "normal", 4: "high", 5: "critical"}
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 PROJECTED_TICKETS = 100_000
@@ -147,7 +141,8 @@ def ticket_for_row(ticket_id: int) -> Ticket:
 
 def served_models(ticket: Ticket) -> list[str]:
     """The distinct models that served the ticket's current steps, in step order."""
-    steps = sorted(getattr(ticket, "current_steps", []), key=lambda s: ALL_STEPS.index(s.task_name))
+    order = {name: i for i, name in enumerate(subtask_names())}
+    steps = sorted(getattr(ticket, "current_steps", []), key=lambda s: order.get(s.task_name, len(order)))
     seen: list[str] = []
     for step in steps:
         if step.served_by and step.served_by not in seen:
@@ -168,6 +163,8 @@ def queue_categories() -> list[str]:
 class StepCard:
     name: str
     label: str
+    partial: str  # the template that shows this subtask's result
+    skipped_label: str
     step: TriageStep | None
     thumbs: str = ""  # the latest thumb: "up", "down" or ""
     attempt_chain: list[dict[str, Any]] = field(default_factory=list)
@@ -276,12 +273,14 @@ def ticket_page(ticket_id: int) -> TicketPage:
         if item.step_id and item.kind in (Feedback.Kind.THUMBS_UP, Feedback.Kind.THUMBS_DOWN):
             thumbs[item.step_id] = "up" if item.kind == Feedback.Kind.THUMBS_UP else "down"
     cards = []
-    for name in ALL_STEPS:
-        step = steps.get(name)
+    for subtask in SUBTASKS.values():
+        step = steps.get(subtask.name)
         cards.append(
             StepCard(
-                name=name,
-                label=STEP_LABELS[name],
+                name=subtask.name,
+                label=subtask.label,
+                partial=subtask.partial,
+                skipped_label=subtask.skipped_label,
                 step=step,
                 thumbs=thumbs.get(step.pk, "") if step else "",
                 attempt_chain=[_attempt_view(a) for a in step.attempts or []] if step else [],
@@ -330,6 +329,8 @@ class Analytics:
     cost_per_ticket: Decimal | None
     cost_by_task: list[tuple[str, Decimal]]
     cost_by_model: list[tuple[str, Decimal, int, float]]  # model, cost, calls, share of calls failed
+    # calls whose worker died in flight: in the cost at the most they could have cost
+    possibly_billed: tuple[int, Decimal]
     tasks: list[TaskStats]
     corrections: list[dict[str, Any]]
     savings: list[dict[str, Any]]
@@ -352,6 +353,7 @@ def analytics_for(*, router: Router | None, period: str) -> Analytics:
 
     ticket_count = tickets.count()
     cost_total, cost_by_task, cost_by_model = _call_costs(calls)
+    interrupted = calls.filter(outcome=CallOutcome.INTERRUPTED).aggregate(n=Count("id"), cost=Sum("cost"))
     task_stats, served_counts, done_tokens = _task_stats(steps)
     corrections_by = Counter(feedback.values_list("task_name", "model_slug"))
     corrections = [
@@ -376,6 +378,7 @@ def analytics_for(*, router: Router | None, period: str) -> Analytics:
         cost_per_ticket=(cost_total / ticket_count) if ticket_count else None,
         cost_by_task=cost_by_task,
         cost_by_model=cost_by_model,
+        possibly_billed=(interrupted["n"], interrupted["cost"] or Decimal(0)),
         tasks=task_stats,
         corrections=corrections,
         savings=savings,
@@ -476,7 +479,7 @@ def _task_stats(
     )
     percentiles = _latency_percentiles(steps)
     task_stats = []
-    for name in ALL_STEPS:
+    for name in subtask_names():
         statuses = by_status.get(name, Counter())
         stats = TaskStats(task=name, steps=sum(statuses.values()), cost=costs.get(name, Decimal(0)))
         tried = stats.steps - statuses[TriageStep.Status.RUNNING]

@@ -12,22 +12,20 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from triage.models import (
     ApprovedReply,
     Feedback,
     LLMModel,
-    ModelCall,
     PlaygroundRun,
     Router,
     Ticket,
     TriageStep,
 )
-from triage.pipeline.subtasks import ALL_STEPS, CLASSIFY, REPLY, URGENCY, subtask_messages
-from triage.pipeline.triage import ticket_retriage
-from triage.routing import RoutingError, audit_flush, route
+from triage.pipeline.subtasks import CLASSIFY, REPLY, URGENCY, subtask_messages, subtask_names
+from triage.pipeline.triage import TicketBusy, ticket_retriage
+from triage.routing import RoutingError, route
 
 User = AbstractBaseUser | AnonymousUser
 CORRECTABLE = {"category": CLASSIFY, "urgency": URGENCY}
@@ -125,9 +123,12 @@ def reply_approve(*, ticket: Ticket, text: str, user: User) -> ApprovedReply:
 
 
 def ticket_rerun(*, ticket: Ticket, step: str | None) -> Ticket:
-    if step and step not in ALL_STEPS:
+    if step and step not in subtask_names():
         raise ValidationError({"step": f"Unknown step {step!r}."})
-    return ticket_retriage(ticket=ticket, step=step or None)
+    try:
+        return ticket_retriage(ticket=ticket, step=step or None)
+    except TicketBusy as exc:
+        raise ValidationError({"step": str(exc)}) from None
 
 
 # --- playground ------------------------------------------------------------------------------
@@ -183,26 +184,9 @@ def _route_column(
     return column
 
 
-def _calls_of(router: Router, after_id: int, columns: list[PlaygroundColumn]) -> list[int]:
-    """The ModelCall ids our routes wrote: ticket-less rows after ``after_id`` of this router (or of
-    no router: direct model calls), matched attempt by attempt (model and outcome), so rows of a
-    concurrent API call are not claimed."""
-    rows = list(
-        ModelCall.objects.filter(
-            Q(router=router) | Q(router__isnull=True), pk__gt=after_id, ticket__isnull=True
-        )
-        .order_by("id")
-        .values_list("id", "model_slug", "outcome")
-    )
-    claimed: list[int] = []
-    for column in columns:
-        for attempt in column.attempts:
-            for index, (call_id, slug, outcome) in enumerate(rows):
-                if slug == attempt["model"] and outcome == attempt["outcome"]:
-                    claimed.append(call_id)
-                    del rows[index]
-                    break
-    return claimed
+def _calls_of(columns: list[PlaygroundColumn]) -> list[int]:
+    """The ModelCall rows our routes wrote: every attempt names its own."""
+    return [attempt["call_id"] for column in columns for attempt in column.attempts if attempt.get("call_id")]
 
 
 def playground_run(
@@ -222,7 +206,6 @@ def playground_run(
     if task and not router.tasks.filter(name=task).exists():
         raise ValidationError({"task": f"Router {router.name} has no task {task!r}."})
     messages = playground_messages(router=router, prompt=prompt, ticket=ticket, task=task)
-    before = ModelCall.objects.order_by("-id").values_list("id", flat=True).first() or 0
     columns = [_route_column(label=f"router:{router.name}", target=router, messages=messages, task=task)]
     for model in models:
         # the same messages (the task's system prompt included) straight to one model: no task there
@@ -242,6 +225,5 @@ def playground_run(
         task_name=task or "",
         columns=[asdict(c) for c in columns],
     )
-    audit_flush()  # the routes' audit rows are written off the request path; link them once there
-    run.calls.set(_calls_of(router, before, columns))
+    run.calls.set(_calls_of(columns))
     return run
