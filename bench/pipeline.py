@@ -1,13 +1,15 @@
 """Pipeline throughput and latency through a real Celery worker, Redis and the stub model server.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/triage_bench REDIS_URL=redis://127.0.0.1:6379/3 \
-        .venv/bin/python bench/pipeline.py [--tickets 1000] [--concurrency 32] [--delays 0,0.2]
+        .venv/bin/python bench/pipeline.py [--tickets 1000] [--concurrency 32] [--delays 0,0.2] [--rate 10]
 
 The database named in DATABASE_URL is created if missing and its tables are emptied: don't point
 this at data you care about. Prints, per stub delay: tickets/s, p50/p95 ticket wall time in the
 worker (first step started -> ticket settled) and its ratio to the critical path (two calls deep:
-urgency, then the slower of reply and brief). Tickets are submitted before the worker starts, so
-throughput is the worker's own, from its first step to its last settled ticket.
+urgency, then the slower of reply and brief). By default the tickets are submitted before the
+workers start, so throughput is the workers' own, from the first step to the last settled ticket.
+With ``--rate`` the workers start first and the tickets arrive at that rate: the wall time then
+also shows submitted -> settled, the time a user waits at that load.
 """
 
 from __future__ import annotations
@@ -115,15 +117,29 @@ def _run(
     stub: Any,
     app: str,
     queue: str,
+    rate: float = 0.0,
+    celery_app: Any = None,
 ) -> dict[str, float]:
-    """Submit every ticket first, then start the workers: the figures measure the workers alone."""
+    """Submit every ticket first, then start the workers (the figures measure the workers alone);
+    or, at a ``rate``, start the workers first and submit the tickets as they would arrive."""
     from triage.models import Ticket
 
     Ticket.objects.all().delete()
+    workers: list[subprocess.Popen[bytes]] = []
+    if rate:
+        workers = start_workers(concurrency, processes, app=app, queue=queue)
+        _wait_for_workers(celery_app, processes)
     started = time.perf_counter()
-    ids = submit(router, tickets, stub.base_url)
+    if rate:
+        ids = []
+        for n in range(tickets):
+            time.sleep(max(started + n / rate - time.perf_counter(), 0))
+            ids += submit(router, 1, stub.base_url)
+    else:
+        ids = submit(router, tickets, stub.base_url)
     submitted = time.perf_counter() - started
-    workers = start_workers(concurrency, processes, app=app, queue=queue)
+    if not rate:
+        workers = start_workers(concurrency, processes, app=app, queue=queue)
     try:
         pids = {"worker": [worker.pid for worker in workers], "stub": [stub.pid]}
         return measure(ids, delay=delay, submitted=submitted, pids=pids)
@@ -132,6 +148,15 @@ def _run(
             worker.terminate()
         for worker in workers:
             worker.wait(timeout=60)
+
+
+def _wait_for_workers(celery_app: Any, processes: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(celery_app.control.ping(timeout=0.5) or []) >= processes:
+            time.sleep(2)  # past their warm-up (the local models load once each)
+            return
+    raise RuntimeError("the workers did not answer a ping")
 
 
 def measure(
@@ -153,9 +178,11 @@ def measure(
         ticket_id__in=ids, started_at__isnull=False
     ).values_list("ticket_id", "started_at"):
         firsts[ticket_id] = min(started_at, firsts.get(ticket_id, started_at))
+    waits: list[float] = []  # submitted -> settled
     for ticket in Ticket.objects.filter(pk__in=ids):
         assert ticket.triaged_at is not None
         walls.append((ticket.triaged_at - firsts[ticket.pk]).total_seconds())
+        waits.append((ticket.triaged_at - ticket.created_at).total_seconds())
     elapsed = (last_done.triaged_at - min(firsts.values())).total_seconds()
     not_triaged = Ticket.objects.filter(pk__in=ids).exclude(status="triaged")
     failed = not_triaged.count()
@@ -168,6 +195,7 @@ def measure(
         "wall_p50_ms": 1000 * statistics.median(walls),
         "wall_p95_ms": 1000 * percentile(walls, 95),
         "ratio_p95": (percentile(walls, 95) / critical) if critical else float("nan"),
+        "submitted_p95_ms": 1000 * percentile(waits, 95),
         "submit_per_s": tickets / submitted,
         "not_triaged": failed,
     }
@@ -218,6 +246,12 @@ def run_bench(description: str, title: str, submit: Submit, *, celery_app: Any, 
         "threads contend for each process's interpreter lock)",
     )
     parser.add_argument("--delays", default="0,0.2", help="stub delays per call, seconds, comma-separated")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="tickets/s arriving while the workers run (0: a backlog first)",
+    )
     args = parser.parse_args()
     ensure_database()
 
@@ -249,6 +283,8 @@ def run_bench(description: str, title: str, submit: Submit, *, celery_app: Any, 
                 stub=stub,
                 app=app,
                 queue=queue,
+                rate=args.rate,
+                celery_app=celery_app,
             )
         finally:
             stub.stop()
@@ -256,8 +292,12 @@ def run_bench(description: str, title: str, submit: Submit, *, celery_app: Any, 
             f"stub {delay * 1000:.0f} ms/call: {figures['tickets_per_s']:.1f} tickets/s; "
             f"wall p50 {figures['wall_p50_ms']:.0f} ms, p95 {figures['wall_p95_ms']:.0f} ms; "
             f"p95 / critical path ({2 * delay * 1000:.0f} ms) = {figures['ratio_p95']:.2f}; "
-            f"(submitted beforehand at {figures['submit_per_s']:.0f}/s); "
-            f"not triaged: {figures['not_triaged']:.0f}"
+            + (
+                f"(arriving at {args.rate:g}/s: submitted -> settled p95 {figures['submitted_p95_ms']:.0f} ms); "
+                if args.rate
+                else f"(submitted beforehand at {figures['submit_per_s']:.0f}/s); "
+            )
+            + f"not triaged: {figures['not_triaged']:.0f}"
         )
         if line := cpu_line(figures):
             print(line)

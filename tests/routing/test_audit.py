@@ -64,12 +64,11 @@ def test_the_row_is_written_before_the_request_leaves_at_the_most_the_call_can_c
 
 
 def test_without_a_token_limit_the_worst_case_is_what_the_context_window_leaves(router):
-    from triage.routing.audit import call_open
+    from triage.routing.audit import CallOrigin, call_open
     from triage.routing.config import snapshot_refresh
 
     model = next(m for m in snapshot_refresh(None).catalog if m.slug == "slow")
-    row = call_open(model=model, router_id=None, task_name="", ticket_id=None, step_id=None,
-                    prompt_tokens=1_000, max_tokens=None)  # fmt: skip
+    row = call_open(model, CallOrigin(None, "", None, None), prompt_tokens=1_000, max_tokens=None)
     assert row.completion_tokens == model.context_window - 1_000
     assert row.cost == (Decimal(1_000) * 2 + Decimal(model.context_window - 1_000) * 10) / 1_000_000
 

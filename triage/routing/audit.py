@@ -12,7 +12,9 @@ Plain ORM writes on the caller's connection and transaction. Never stores an API
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -40,26 +42,30 @@ def worst_case_completion_tokens(model: ModelSpec, prompt_tokens: int, max_token
     return max_tokens if max_tokens else max(model.context_window - prompt_tokens, 0)
 
 
+@dataclass(frozen=True)
+class CallOrigin:
+    """Who asked: the router, task, ticket and step a row is filed under."""
+
+    router_id: int | None
+    task_name: str
+    ticket_id: int | None
+    step_id: int | None
+
+
+def _row(model: ModelSpec, origin: CallOrigin, **values: Any) -> ModelCall:
+    return ModelCall.objects.create(
+        model_id=model.id, model_slug=model.slug, started_at=timezone.now(), **asdict(origin), **values
+    )
+
+
 def call_open(
-    *,
-    model: ModelSpec,
-    router_id: int | None,
-    task_name: str,
-    ticket_id: int | None,
-    step_id: int | None,
-    prompt_tokens: int,
-    max_tokens: int | None,
+    model: ModelSpec, origin: CallOrigin, *, prompt_tokens: int, max_tokens: int | None
 ) -> ModelCall:
     """The attempt's row, written before its request is sent (outcome ``pending``, worst-case cost)."""
     limit = worst_case_completion_tokens(model, prompt_tokens, max_tokens)
-    return ModelCall.objects.create(
-        router_id=router_id,
-        task_name=task_name,
-        model_id=model.id,
-        model_slug=model.slug,
-        ticket_id=ticket_id,
-        step_id=step_id,
-        started_at=timezone.now(),
+    return _row(
+        model,
+        origin,
         outcome=CallOutcome.PENDING,
         prompt_tokens=prompt_tokens,
         completion_tokens=limit,
@@ -68,28 +74,9 @@ def call_open(
     )
 
 
-def call_skipped(
-    *,
-    model: ModelSpec,
-    router_id: int | None,
-    task_name: str,
-    ticket_id: int | None,
-    step_id: int | None,
-    outcome: str,
-    error: str,
-) -> ModelCall:
+def call_skipped(model: ModelSpec, origin: CallOrigin, *, outcome: str, error: str) -> ModelCall:
     """An attempt that was never sent (open circuit, no key, deadline reached): free, one write."""
-    return ModelCall.objects.create(
-        router_id=router_id,
-        task_name=task_name,
-        model_id=model.id,
-        model_slug=model.slug,
-        ticket_id=ticket_id,
-        step_id=step_id,
-        started_at=timezone.now(),
-        outcome=outcome,
-        error=error[:2000],
-    )
+    return _row(model, origin, outcome=outcome, error=error[:2000])
 
 
 def call_close(

@@ -31,7 +31,7 @@ from openai.types.chat import ChatCompletionChunk
 from triage.models import CallOutcome, ModelCall, Router
 from triage.routing import affinity, breaker, latency
 from triage.routing.adapters import CallFailure, ProviderAdapter, Request, adapter_for
-from triage.routing.audit import call_close, call_open, call_skipped, model_cost
+from triage.routing.audit import CallOrigin, call_close, call_open, call_skipped, model_cost
 from triage.routing.classifier import Classification, EncoderUnavailable, TaskClassifier, classifier_build
 from triage.routing.config import (
     CONFIG_VERSION_KEY,
@@ -414,16 +414,8 @@ class AttemptLog:
         self.attempts: list[Attempt] = []
         self.trials: set[int] = set()
         self._prompt_tokens: int | None = None
-
-    @property
-    def _row_fields(self) -> dict[str, Any]:
-        router_id = self.plan.router.id if self.plan.router.id > 0 else None
-        return {
-            "router_id": router_id,
-            "task_name": self.plan.task_name or "",
-            "ticket_id": self.ticket_id,
-            "step_id": self.step_id,
-        }
+        router_id = plan.router.id if plan.router.id > 0 else None  # direct model calls name no router
+        self.origin = CallOrigin(router_id, plan.task_name or "", ticket_id, step_id)
 
     def prompt_tokens(self) -> int:
         if self._prompt_tokens is None:
@@ -458,17 +450,14 @@ class AttemptLog:
         return True
 
     def _skip(self, model: ModelSpec, outcome: str, error: str) -> bool:
-        row = call_skipped(model=model, outcome=outcome, error=error, **self._row_fields)
+        row = call_skipped(model, self.origin, outcome=outcome, error=error)
         self._record(model, outcome, 0, error=error, call_id=row.pk)
         return False
 
     def open(self, model: ModelSpec) -> ModelCall:
         """The attempt's row, before the request leaves."""
         return call_open(
-            model=model,
-            prompt_tokens=self.prompt_tokens(),
-            max_tokens=self.request.max_tokens,
-            **self._row_fields,
+            model, self.origin, prompt_tokens=self.prompt_tokens(), max_tokens=self.request.max_tokens
         )
 
     def _record(
