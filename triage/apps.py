@@ -8,6 +8,9 @@ class TriageConfig(AppConfig):
 
     def ready(self) -> None:
         # Every process (web, worker, shell) must bump the routing configuration version on edits.
+        from triage.api.auth import connect_signals as connect_api_key_signals
         from triage.routing.config import connect_signals
 
         connect_signals()
+        # ... and drop a key's cached entry when it is saved (revoked) or deleted.
+        connect_api_key_signals()

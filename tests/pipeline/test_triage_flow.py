@@ -673,3 +673,16 @@ def test_out_of_time_a_dead_runs_step_is_settled_as_interrupted_even_when_re_ask
     assert stub_openai.request_count("stub-urgency") == 0  # no time to pay for it again
     assert urgency.status == "failed" and urgency.degraded and "interrupted" in urgency.error
     assert ticket.status == Ticket.Status.FAILED  # settled, not left triaging for the sweep
+
+
+def test_re_running_a_crashed_ticket_settles_its_dead_runs_calls_as_possibly_billed(
+    stub_triage_router: Any, stub_openai: StubOpenAI, django_capture_on_commit_callbacks: Any
+) -> None:
+    ticket = _submit(stub_triage_router)
+    _interrupt(ticket, "draft_customer_reply")  # its lease ran out: an agent may re-run it at once
+
+    with django_capture_on_commit_callbacks(execute=False):
+        ticket_retriage(ticket=ticket)
+
+    call = ModelCall.objects.get(ticket=ticket, task_name="draft_customer_reply")
+    assert call.outcome == "interrupted" and call.cost > 0

@@ -130,12 +130,15 @@ def step_pool() -> ThreadPoolExecutor:
 
 
 def _in_thread(func: Any, *args: Any) -> Any:
-    """Run ``func`` in a pool thread; its connection is kept (or closed once stale or broken)."""
-    close_old_connections()
+    """Run ``func`` in a pool thread. Its database connection stays open from step to step (Django's
+    per-use health check would cost a query per step); one that failed is closed, so the thread's
+    next step reconnects. (A step whose connection broke fails before its call is sent: its row
+    could not be written; the run's lease then runs out and the sweep hands the ticket on.)"""
     try:
         return func(*args)
-    finally:
+    except Exception:
         close_old_connections()
+        raise
 
 
 def run_wait(run: Run, futures: list[Future[Any]]) -> bool:
@@ -182,18 +185,15 @@ def run_start(ticket_id: int) -> Run | None:
         )
         return None
     time_limit = float(settings.TRIAGE_TASK_SOFT_TIME_LIMIT)
-    # re-asking an interrupted call needs time to ask it in
-    reask = settings.TRIAGE_REASK_INTERRUPTED_STEPS and time_limit > 0
-    interrupted = steps_take_over(ticket, run_id=run_id, reask=reask)
-    if interrupted:
-        log.warning("ticket %s: a dead run's calls were interrupted mid-call: %s", ticket_id, interrupted)
-    return Run(
-        id=run_id,
-        ticket=ticket,
-        steps=steps_ensure(ticket),
-        prompts=task_prompts(ticket),
-        time_limit=time_limit,
-    )
+    steps = steps_ensure(ticket)
+    if any(step.status == TriageStep.Status.RUNNING for step in steps.values()):  # a dead run's
+        # re-asking an interrupted call needs time to ask it in
+        reask = settings.TRIAGE_REASK_INTERRUPTED_STEPS and time_limit > 0
+        interrupted = steps_take_over(ticket, run_id=run_id, reask=reask)
+        if interrupted:
+            log.warning("ticket %s: a dead run's calls were interrupted mid-call: %s", ticket_id, interrupted)
+        steps = steps_ensure(ticket)
+    return Run(id=run_id, ticket=ticket, steps=steps, prompts=task_prompts(ticket), time_limit=time_limit)
 
 
 def run_renew(run: Run) -> bool:
@@ -332,6 +332,7 @@ def ticket_retriage(*, ticket: Ticket, step: str | None = None) -> Ticket:
     )
     if not freed:
         raise TicketBusy(f"Ticket #{ticket.pk} is being triaged right now; re-run it once it has settled.")
+    calls_interrupt(ticket.calls.all())  # no live run owns it: a call still pending was a dead run's
     steps_reset(ticket, subtasks_redone_with(step) if step else subtask_names())
     transaction.on_commit(lambda: triage_ticket_task.delay(ticket.pk))
     ticket.refresh_from_db()

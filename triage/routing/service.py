@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -530,7 +531,8 @@ class AttemptLog:
         model = served.model
         self._record(model, CallOutcome.OK, served.latency_ms, call_id=call.pk)
         result = _result(self.plan, self.attempts, served, last_resort=adapter.always_available)
-        with transaction.atomic():
+        # one statement commits alone; with the caller's writes, one transaction holds both
+        with transaction.atomic() if on_served is not None else nullcontext():
             call_close(
                 call,
                 outcome=CallOutcome.OK,
