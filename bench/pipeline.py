@@ -118,7 +118,6 @@ def _run(
     app: str,
     queue: str,
     rate: float = 0.0,
-    celery_app: Any = None,
 ) -> dict[str, float]:
     """Submit every ticket first, then start the workers (the figures measure the workers alone);
     or, at a ``rate``, start the workers first and submit the tickets as they would arrive."""
@@ -127,8 +126,9 @@ def _run(
     Ticket.objects.all().delete()
     workers: list[subprocess.Popen[bytes]] = []
     if rate:
+        ready_before = _workers_ready()
         workers = start_workers(concurrency, processes, app=app, queue=queue)
-        _wait_for_workers(celery_app, processes)
+        _wait_for_workers(ready_before + processes)
     started = time.perf_counter()
     if rate:
         ids = []
@@ -150,13 +150,21 @@ def _run(
             worker.wait(timeout=60)
 
 
-def _wait_for_workers(celery_app: Any, processes: int, timeout: float = 60) -> None:
+def _workers_ready() -> int:
+    """How many workers have said they are ready in the bench's worker log (remote control is off,
+    so they can't be pinged)."""
+    log = ROOT / "var" / "bench-worker.log"
+    return log.read_text(errors="replace").count(" ready.") if log.exists() else 0
+
+
+def _wait_for_workers(ready: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if len(celery_app.control.ping(timeout=0.5) or []) >= processes:
-            time.sleep(2)  # past their warm-up (the local models load once each)
+        if _workers_ready() >= ready:
+            time.sleep(1)
             return
-    raise RuntimeError("the workers did not answer a ping")
+        time.sleep(0.2)
+    raise RuntimeError("the workers did not say they were ready")
 
 
 def measure(
@@ -284,7 +292,6 @@ def run_bench(description: str, title: str, submit: Submit, *, celery_app: Any, 
                 app=app,
                 queue=queue,
                 rate=args.rate,
-                celery_app=celery_app,
             )
         finally:
             stub.stop()

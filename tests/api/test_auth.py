@@ -89,3 +89,13 @@ def test_a_key_revoked_by_another_process_stops_working_here_at_once(api: Client
     ApiKey.objects.get(name="tests").revoke()
 
     assert api.get("/api/tickets").status_code == 401
+
+
+def test_an_unreachable_shared_cache_neither_locks_out_nor_breaks_a_valid_key(
+    api: Client, presets: None, settings: Any
+) -> None:
+    from tests.routing.test_route_basics import UNREACHABLE_REDIS
+
+    settings.CACHES = UNREACHABLE_REDIS  # Redis restarting: no counting, so no limit (logged)
+    assert api.get("/api/tickets").status_code == 200
+    assert Client(HTTP_AUTHORIZATION="Bearer trk_notakey").get("/api/tickets").status_code == 401

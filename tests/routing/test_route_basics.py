@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.fixtures import TaskSpec
-from tests.support.stub_openai import answer, omit_usage
+from tests.support.stub_openai import answer, omit_usage, server_error
 from triage.models import ModelCall
 from triage.routing import InvalidOutput, RoutingError, UnknownRouter, UnknownTask, route
 
@@ -181,3 +181,24 @@ def test_every_model_call_is_logged_with_ticket_task_model_outcome_and_latency(
     assert calls[1].getMessage().startswith("model call log-router/faq -> log-b: ok in ")
     assert all(r.task == "faq" and r.router == "log-router" and isinstance(r.latency_ms, int) for r in calls)
     assert secret_text not in caplog.text and "stub-secret-key" not in caplog.text
+
+
+UNREACHABLE_REDIS = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there: every operation is refused
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "IGNORE_EXCEPTIONS": True},
+    }
+}
+
+
+def test_a_request_is_served_while_the_shared_cache_is_unreachable(router, stub_openai, settings):
+    """Redis restarting: the routing state reads as empty (breakers closed) and the call goes on."""
+    settings.CACHES = UNREACHABLE_REDIS
+    stub_openai.set_default("model-a", server_error())
+
+    result = route(router, MESSAGES, task="classify")
+
+    assert result.served_by == "model-b"
+    assert [a.outcome for a in result.attempts] == ["server_error", "ok"]
+    assert ModelCall.objects.filter(outcome="ok", model_slug="model-b").count() == 1

@@ -62,6 +62,8 @@ def rate_limit_check(key: ApiKey) -> None:
         used = cache.incr(counter)  # on Redis one round trip (django-redis runs it as a script)
     except ValueError:  # the window's first request (or another request is creating it)
         used = 1 if cache.add(counter, 1, timeout=WINDOW_SECONDS * 2) else cache.incr(counter)
+    if used is None:  # the shared cache is unreachable (logged): nothing to count with, so no limit
+        return
     if used > limit:
         retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now) + 1)
         raise ApiError(
