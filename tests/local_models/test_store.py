@@ -199,13 +199,13 @@ def test_a_failed_warm_up_does_not_stop_the_worker(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from triage.local_models import builtin
-    from triage_site.celery import warm_local_models
+    from triage_site.celery import warm_up
 
     def broken() -> NoReturn:
         raise OSError("cache directory not writable")
 
     monkeypatch.setattr(builtin, "local_models_warm", broken)
     with caplog.at_level("WARNING", logger="triage_site.celery"):
-        warm_local_models()  # returns: the first real call loads the models or says why not
-    assert "local models: warm-up failed" in caplog.text
+        warm_up()  # returns: the first real call loads the models or says why not
+    assert "worker warm-up failed" in caplog.text
     assert "cache directory not writable" in caplog.text
