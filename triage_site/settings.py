@@ -286,10 +286,10 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 TRIAGE_RUN_LEASE_SECONDS = env.float("TRIAGE_RUN_LEASE_SECONDS", default=30.0)
 # A queued ticket whose message was lost (a broker flushed without persistence) is sent again after this.
 TRIAGE_RESEND_QUEUED_SECONDS = env.float("TRIAGE_RESEND_QUEUED_SECONDS", default=300.0)
-# Threads per worker process that run the steps of its tickets (each keeps a database connection
-# while in use): at most two per ticket in flight are busy at once. Budget worker concurrency x 3
-# connections per process under PostgreSQL's max_connections.
-TRIAGE_STEP_THREADS = env.int("TRIAGE_STEP_THREADS", default=32)
+# Threads per worker process that run the steps of its tickets (each keeps its database connection
+# open): two per ticket in flight are busy at once. A worker process holds up to --concurrency +
+# this many PostgreSQL connections: budget their sum over all processes under max_connections.
+TRIAGE_STEP_THREADS = env.int("TRIAGE_STEP_THREADS", default=16)
 # Redeliveries of one ticket's triage (after crashes) before it is marked failed.
 TRIAGE_MAX_RUNS = env.int("TRIAGE_MAX_RUNS", default=3)
 # Time limit of one ticket's triage run: no step starts after it (one not started fails with the
