@@ -118,7 +118,9 @@ def test_a_worker_killed_mid_ticket_leaves_a_row_for_every_paid_call_and_its_tic
     assert settled_within < 90, f"settled {settled_within:.0f} s after the restart\n{worker.log()}"
     requests = sum(stub_openai.request_count(m) for m in models)
     rows = ModelCall.objects.exclude(outcome__startswith="skipped")
-    assert rows.count() == requests  # every request that reached the model server has its row
+    # every request that reached the model server has its row; a row written in the instant between
+    # the last check and the kill, whose request never left, is one of the interrupted (possibly billed)
+    assert rows.exclude(outcome="interrupted").count() <= requests <= rows.count()
     assert not rows.filter(outcome="pending").exists()
     interrupted = rows.filter(outcome="interrupted")
     assert interrupted.count() == in_flight and all(c.cost > 0 and c.tokens_estimated for c in interrupted)
