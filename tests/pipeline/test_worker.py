@@ -95,18 +95,20 @@ def test_a_worker_killed_mid_ticket_leaves_a_row_for_every_paid_call_and_its_tic
         models = ("stub-classify", "stub-urgency", "stub-reply-premium", "stub-reply-cheap", "stub-brief")
         sent = ModelCall.objects.exclude(outcome__startswith="skipped")
         deadline = time.monotonic() + 60
-        # kill once at least three replies are in flight and every request whose row is written has
-        # reached the server (a row is written just before its request: between the two, a kill
-        # leaves a row for a request that never left, which is then counted as possibly billed)
+        # kill once every ticket's reply and brief are in flight (1.5 s each: no row can be written
+        # until they answer) and every request whose row is written has reached the server. (A row is
+        # written just before its request: a kill between the two would leave a row for a request
+        # that never left, counted as possibly billed; this moment has none.)
         while not (
-            stub_openai.request_count("stub-reply-premium") >= 3
+            stub_openai.request_count("stub-reply-premium") == len(tickets)
+            and stub_openai.request_count("stub-brief") == len(tickets)
             and sent.count() == sum(stub_openai.request_count(m) for m in models)
         ):
             assert time.monotonic() < deadline, worker.log()
             time.sleep(0.01)
-        worker.kill()  # replies and briefs in flight, later tickets maybe not started
+        worker.kill()  # every reply and brief in flight
         in_flight = ModelCall.objects.filter(outcome="pending").count()
-        assert in_flight >= 3  # their rows were written before the requests left
+        assert in_flight == 2 * len(tickets)  # their rows were written before the requests left
         worker.start()
         back = time.monotonic()
         for ticket in tickets:
@@ -118,9 +120,7 @@ def test_a_worker_killed_mid_ticket_leaves_a_row_for_every_paid_call_and_its_tic
     assert settled_within < 90, f"settled {settled_within:.0f} s after the restart\n{worker.log()}"
     requests = sum(stub_openai.request_count(m) for m in models)
     rows = ModelCall.objects.exclude(outcome__startswith="skipped")
-    # every request that reached the model server has its row; a row written in the instant between
-    # the last check and the kill, whose request never left, is one of the interrupted (possibly billed)
-    assert rows.exclude(outcome="interrupted").count() <= requests <= rows.count()
+    assert rows.count() == requests  # every request that reached the model server has its row
     assert not rows.filter(outcome="pending").exists()
     interrupted = rows.filter(outcome="interrupted")
     assert interrupted.count() == in_flight and all(c.cost > 0 and c.tokens_estimated for c in interrupted)
