@@ -44,16 +44,31 @@ PROVIDERS = [
 
 
 def _model(slug: str, provider: str, name: str, price_in: str, price_out: str, **extra: object) -> dict:
+    cached = extra.get("cached_price")
     return {
         "slug": slug,
         "provider": provider,
         "display_name": name,
         "input_price_per_m": Decimal(price_in),
         "output_price_per_m": Decimal(price_out),
+        "cached_input_price_per_m": Decimal(str(cached)) if cached is not None else None,
         "context_window": extra.get("context_window", 128_000),
         "supports_json_mode": extra.get("supports_json_mode", True),
         "enabled": extra.get("enabled", True),
+        **extra.get("profile", {}),  # type: ignore[dict-item]
     }
+
+
+# The capability profile of OpenAI's GPT-5 family (reasoning models), as OpenAI documents it
+# (https://platform.openai.com/docs/guides/reasoning): max_tokens is refused, use
+# max_completion_tokens; only the default temperature; reasoning tokens are spent from the same
+# limit before the answer. The allowance covers "low" effort; pool entries for labels ask "minimal".
+GPT5_PROFILE = {
+    "token_limit_parameter": "max_completion_tokens",
+    "accepts_temperature": False,
+    "reasoning_effort": "low",
+    "reasoning_token_allowance": 2048,
+}
 
 
 # the built-in model serving each subtask offline (its registry entry), and the support bot's
@@ -62,15 +77,56 @@ LOCAL_MODELS = {
     "support_bot": "local/support-bot",
 }
 
+# Cached input: OpenAI bills GPT-5 nano's cached input at $0.005/1M; Anthropic bills cache reads at
+# 10% of the input price (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching).
 MODELS = [
-    _model("openai-gpt-5-nano", DO_PROVIDER, "GPT-5 Nano", "0.05", "0.40", context_window=400_000),
-    _model("anthropic-claude-haiku-4.5", DO_PROVIDER, "Claude Haiku 4.5", "1", "5", context_window=200_000),
     _model(
-        "anthropic-claude-sonnet-4.6", DO_PROVIDER, "Claude Sonnet 4.6", "3", "15", context_window=200_000
-    ),
-    _model("anthropic-claude-opus-4.7", DO_PROVIDER, "Claude Opus 4.7", "5", "25", context_window=200_000),
+        "openai-gpt-5-nano",
+        DO_PROVIDER,
+        "GPT-5 Nano",
+        "0.05",
+        "0.40",
+        cached_price="0.005",
+        context_window=400_000,
+        profile=GPT5_PROFILE,
+    ),  # fmt: skip
+    _model(
+        "anthropic-claude-haiku-4.5",
+        DO_PROVIDER,
+        "Claude Haiku 4.5",
+        "1",
+        "5",
+        cached_price="0.10",
+        context_window=200_000,
+    ),  # fmt: skip
+    _model(
+        "anthropic-claude-sonnet-4.6",
+        DO_PROVIDER,
+        "Claude Sonnet 4.6",
+        "3",
+        "15",
+        cached_price="0.30",
+        context_window=200_000,
+    ),  # fmt: skip
+    _model(
+        "anthropic-claude-opus-4.7",
+        DO_PROVIDER,
+        "Claude Opus 4.7",
+        "5",
+        "25",
+        cached_price="0.50",
+        context_window=200_000,
+    ),  # fmt: skip
     _model("llama3.3-70b-instruct", DO_PROVIDER, "Llama 3.3 70B Instruct", "0.65", "0.65"),
-    _model("gpt-4o-mini", OPENAI_PROVIDER, "GPT-4o mini (example)", "0.15", "0.60", enabled=False),
+    _model(
+        "gpt-4o-mini",
+        OPENAI_PROVIDER,
+        "GPT-4o mini (example)",
+        "0.15",
+        "0.60",
+        cached_price="0.075",
+        enabled=False,
+    ),  # fmt: skip
     _model(
         "local/ticket-classifier", LOCAL_PROVIDER, "Local ticket classifier", "0", "0", context_window=65_536
     ),
@@ -95,7 +151,8 @@ ROUTERS = [
                 "(billing, bug, how-to, account, feature-request, other).",
                 "selection_policy": "lowest_cost",
                 "expected_output_tokens": 40,
-                "pool": ["openai-gpt-5-nano"],
+                # a label needs no deliberation: the least reasoning GPT-5 offers
+                "pool": [("openai-gpt-5-nano", {"reasoning_effort": "minimal"})],
                 "system_prompt": (
                     "You classify customer support tickets. The user message holds one ticket. "
                     "Choose exactly one category from this list: {categories}. "

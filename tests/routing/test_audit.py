@@ -68,7 +68,7 @@ def test_without_a_token_limit_the_worst_case_is_what_the_context_window_leaves(
     from triage.routing.config import snapshot_refresh
 
     model = next(m for m in snapshot_refresh(None).catalog if m.slug == "slow")
-    row = call_open(model, CallOrigin(None, "", None, None), prompt_tokens=1_000, max_tokens=None)
+    row = call_open(model, CallOrigin(None, "", None, None), prompt_tokens=1_000, budget=None)
     assert row.completion_tokens == model.context_window - 1_000
     assert row.cost == (Decimal(1_000) * 2 + Decimal(model.context_window - 1_000) * 10) / 1_000_000
 

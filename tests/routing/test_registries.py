@@ -17,7 +17,7 @@ from tests.support.fixtures import TaskSpec
 from tests.support.stub_openai import answer
 from triage.models import CallOutcome, LLMModel, ModelCall, Provider
 from triage.routing import config_bump_version, route, route_stream
-from triage.routing.adapters import ADAPTERS, CallFailure, Completion, Request, provider_kind_choices
+from triage.routing.adapters import ADAPTERS, CallFailure, Completion, Request, Usage, provider_kind_choices
 from triage.routing.config import ModelSpec
 from triage.routing.policies import POLICIES, policy_choices
 
@@ -42,6 +42,9 @@ class ShoutingAdapter:
     def serves(self, model: ModelSpec, task: str | None) -> bool:
         return True
 
+    def request_shape(self, model: ModelSpec, request: Request, *, streaming: bool) -> str:
+        return ""
+
     def complete(self, model: ModelSpec, request: Request, *, timeout: float) -> Completion:
         self.requests.append(request)
         if self.down:
@@ -60,7 +63,7 @@ class ShoutingAdapter:
                 )
             ],
         )
-        return Completion(text, 11, 7, False, raw)
+        return Completion(text, Usage(11, 7, estimated=False), "stop", raw)
 
     def stream(
         self, model: ModelSpec, request: Request, *, timeout: float, first_token_timeout: float

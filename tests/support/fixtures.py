@@ -11,6 +11,10 @@ Import them into a suite's ``conftest.py``::
 - ``make_router(name, tasks={...}, fallbacks=[...])``: a router with tasks and pools in one call.
 - ``test_local_model``: registers an in-process local model (``local/test-echo``) that answers
   any task, and unregisters it afterwards.
+- ``provider_sim``: the stub server with per-model profiles of documented provider behaviour
+  (``tests/support/provider_sim.py``).
+- ``presets_on_sim``: the presets loaded, their remote providers pointed at ``provider_sim`` with
+  their key variables set, and each preset model answering by its provider's profile.
 
 Nothing here reaches beyond 127.0.0.1.
 """
@@ -24,6 +28,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from tests.support.provider_sim import PRESET_PROFILES, ProviderSimulator
 from tests.support.stub_openai import StubOpenAI
 
 STUB_KEY_ENV = "STUB_API_KEY"
@@ -36,6 +41,33 @@ def stub_openai() -> Iterator[StubOpenAI]:
         yield stub
     finally:
         stub.stop()
+
+
+@pytest.fixture
+def provider_sim() -> Iterator[ProviderSimulator]:
+    sim = ProviderSimulator().start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture
+def presets_on_sim(
+    db: None, provider_sim: ProviderSimulator, monkeypatch: pytest.MonkeyPatch
+) -> ProviderSimulator:
+    from triage.models import Provider
+    from triage.routing import config_bump_version
+    from triage.services.presets import presets_load
+
+    presets_load()
+    for provider in Provider.objects.filter(kind=Provider.Kind.OPENAI_COMPATIBLE):
+        monkeypatch.setenv(provider.api_key_env, "sim-secret-key")
+    Provider.objects.filter(kind=Provider.Kind.OPENAI_COMPATIBLE).update(base_url=provider_sim.base_url)
+    config_bump_version()  # update() sends no signal
+    for slug, profile in PRESET_PROFILES.items():
+        provider_sim.set_profile(slug, profile)
+    return provider_sim
 
 
 @pytest.fixture

@@ -42,6 +42,9 @@ class Behaviour:
     body: bytes = b""
     chunks: tuple[str, ...] = ()  # stream_die: content pieces sent before the connection drops
     chunk_delay: float = 0.0  # seconds between streamed chunks
+    finish_reason: str = "stop"
+    reasoning_tokens: int | None = None  # usage.completion_tokens_details.reasoning_tokens
+    cached_tokens: int | None = None  # usage.prompt_tokens_details.cached_tokens
 
 
 def answer(
@@ -182,6 +185,10 @@ class StubOpenAI:
             self._defaults.clear()
             self._requests.clear()
 
+    def respond(self, model: str, body: dict[str, Any]) -> Behaviour:
+        """What to do with this request: the next scripted behaviour (a simulator may look at the body)."""
+        return self.next_behaviour(model)
+
     def next_behaviour(self, model: str) -> Behaviour:
         with self._lock:
             queue = self._queues.get(model)
@@ -244,7 +251,7 @@ class _StubHandler(BaseHTTPRequestHandler):
         self.stub.record(
             RecordedRequest(model=model, body=body, headers={k.lower(): v for k, v in self.headers.items()})
         )
-        behaviour = self.stub.next_behaviour(model)
+        behaviour = self.stub.respond(model, body)
         self._perform(behaviour, model, body)
 
     def _perform(self, behaviour: Behaviour, model: str, body: dict[str, Any]) -> None:
@@ -293,7 +300,7 @@ class _StubHandler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True  # no terminating chunk: the client sees a broken body
             return
-        self._event(_chunk(completion_id, model, {}, finish_reason="stop"))
+        self._event(_chunk(completion_id, model, {}, finish_reason=behaviour.finish_reason))
         wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         if wants_usage and behaviour.include_usage:
             usage_chunk = _chunk(completion_id, model, None)
@@ -316,12 +323,17 @@ def _split(content: str) -> list[str]:
     return [word + (" " if i < len(words) - 1 else "") for i, word in enumerate(words)] or [""]
 
 
-def _usage(behaviour: Behaviour) -> dict[str, int]:
-    return {
+def _usage(behaviour: Behaviour) -> dict[str, Any]:
+    usage: dict[str, Any] = {
         "prompt_tokens": behaviour.prompt_tokens,
         "completion_tokens": behaviour.completion_tokens,
         "total_tokens": behaviour.prompt_tokens + behaviour.completion_tokens,
     }
+    if behaviour.reasoning_tokens is not None:
+        usage["completion_tokens_details"] = {"reasoning_tokens": behaviour.reasoning_tokens}
+    if behaviour.cached_tokens is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": behaviour.cached_tokens}
+    return usage
 
 
 def _completion(model: str, behaviour: Behaviour) -> dict[str, Any]:
@@ -334,7 +346,7 @@ def _completion(model: str, behaviour: Behaviour) -> dict[str, Any]:
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": behaviour.content},
-                "finish_reason": "stop",
+                "finish_reason": behaviour.finish_reason,
             }
         ],
     }

@@ -107,15 +107,27 @@ def _completion_body(result: RouteResult) -> dict[str, Any]:
         "created": int(time.time()),
         "model": result.served_by,
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": result.content}, "finish_reason": "stop"}
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": result.content},
+                "finish_reason": result.finish_reason or "stop",
+            }
         ],
-        "usage": {
-            "prompt_tokens": result.prompt_tokens,
-            "completion_tokens": result.completion_tokens,
-            "total_tokens": result.prompt_tokens + result.completion_tokens,
-        },
+        "usage": _usage_body(result),
         "route": result.matched_task,
         "pinned": result.pinned,
+        "tokens_estimated": result.tokens_estimated,
+    }
+
+
+def _usage_body(result: RouteResult) -> dict[str, Any]:
+    """Usage as OpenAI shapes it, with the reasoning and cached token details."""
+    return {
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "total_tokens": result.prompt_tokens + result.completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": result.cached_tokens},
+        "completion_tokens_details": {"reasoning_tokens": result.reasoning_tokens},
     }
 
 
@@ -196,13 +208,10 @@ def _sse(first: Any, events: Iterator[Any]) -> Iterator[bytes]:
                     "created": int(time.time()),
                     "model": result.served_by,
                     "choices": [],
-                    "usage": {
-                        "prompt_tokens": result.prompt_tokens,
-                        "completion_tokens": result.completion_tokens,
-                        "total_tokens": result.prompt_tokens + result.completion_tokens,
-                    },
+                    "usage": _usage_body(result),
                     "route": result.matched_task,
                     "pinned": result.pinned,
+                    "tokens_estimated": result.tokens_estimated,
                 }
             )
         elif event.kind == "error":

@@ -60,7 +60,9 @@ class StepOut(Schema):
     served_by: str
     latency_ms: int | None
     prompt_tokens: int
-    completion_tokens: int
+    completion_tokens: int  # reasoning tokens included (billed as output)
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0  # of the prompt tokens, read from the provider's prompt cache
     cost: str = Field(description="Dollars, as a decimal string")
     attempts: list[AttemptOut]
     degraded: bool

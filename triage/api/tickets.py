@@ -120,6 +120,8 @@ def _step_out(step: TriageStep) -> dict[str, object]:
         "latency_ms": step.latency_ms,
         "prompt_tokens": step.prompt_tokens,
         "completion_tokens": step.completion_tokens,
+        "reasoning_tokens": step.reasoning_tokens,
+        "cached_tokens": step.cached_tokens,
         "cost": str(step.cost),
         "attempts": step.attempts or [],
         "degraded": step.degraded,

@@ -9,8 +9,10 @@ from .routing import (
     LLMModel,
     PoolEntry,
     Provider,
+    ReasoningEffort,
     Router,
     RouterTask,
+    TokenLimitParameter,
 )
 from .tickets import Ticket, TriageStep
 from .usage import CallOutcome, ModelCall
@@ -28,6 +30,8 @@ __all__ = [
     "PlaygroundRun",
     "PoolEntry",
     "Provider",
+    "ReasoningEffort",
+    "TokenLimitParameter",
     "Router",
     "RouterTask",
     "Ticket",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -87,8 +88,22 @@ class Provider(models.Model):
             raise ValidationError({"base_url": "An OpenAI-compatible provider needs a base URL."})
 
 
+class TokenLimitParameter(models.TextChoices):
+    MAX_TOKENS = "max_tokens", "max_tokens (most chat models)"
+    MAX_COMPLETION_TOKENS = "max_completion_tokens", "max_completion_tokens (OpenAI reasoning models)"
+
+
+class ReasoningEffort(models.TextChoices):
+    NONE = "", "Don't send (not a reasoning model)"
+    MINIMAL = "minimal", "minimal"
+    LOW = "low", "low"
+    MEDIUM = "medium", "medium"
+    HIGH = "high", "high"
+
+
 class LLMModel(models.Model):
-    """One entry of the catalog: a model as its provider names it, with its prices."""
+    """One entry of the catalog: a model as its provider names it, with its prices and its
+    *capability profile*: the request shape it accepts, which the provider adapters follow."""
 
     slug = models.CharField(max_length=120, help_text="The model name as the provider spells it.")
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="models")
@@ -99,9 +114,55 @@ class LLMModel(models.Model):
     output_price_per_m = models.DecimalField(
         "output $ / 1M tokens", max_digits=12, decimal_places=6, default=Decimal("0"), validators=_PRICE
     )
-    context_window = models.PositiveIntegerField(default=128_000)
+    cached_input_price_per_m = models.DecimalField(
+        "cached input $ / 1M tokens",
+        max_digits=12,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=_PRICE,
+        help_text="Price of prompt tokens read from the provider's prompt cache "
+        "(usage.prompt_tokens_details.cached_tokens). Empty: the input price.",
+    )
+    context_window = models.PositiveIntegerField(
+        default=128_000,
+        help_text="Prompt + answer budget in tokens. A prompt that doesn't fit skips the model "
+        "(outcome context_too_long) without a call.",
+    )
     supports_json_mode = models.BooleanField("supports JSON mode", default=False)
+    # --- capability profile: the request shape this model accepts -----------------------------
+    token_limit_parameter = models.CharField(
+        max_length=24,
+        choices=TokenLimitParameter.choices,
+        default=TokenLimitParameter.MAX_TOKENS,
+        help_text="The parameter that caps the answer. OpenAI's reasoning models refuse max_tokens.",
+    )
+    accepts_temperature = models.BooleanField(
+        default=True,
+        help_text="Send the subtask's temperature. OpenAI's reasoning models refuse any value but 1.",
+    )
+    reasoning_effort = models.CharField(
+        max_length=8,
+        choices=ReasoningEffort.choices,
+        default=ReasoningEffort.NONE,
+        blank=True,
+        help_text="reasoning_effort to send (a pool entry can override it per task).",
+    )
+    reasoning_token_allowance = models.PositiveIntegerField(
+        default=0,
+        help_text="Tokens a reasoning model may think before answering, added to each subtask's "
+        "answer budget (reasoning tokens are spent from the same limit and billed as output).",
+    )
+    stream_usage = models.BooleanField(
+        "streams report usage",
+        default=True,
+        help_text="Ask for usage in streams (stream_options.include_usage). Off: tokens are estimated.",
+    )
     enabled = models.BooleanField(default=True)
+    # --- written by the router when the provider refused our request (a configuration error) ---
+    rejected_request_shape = models.CharField(max_length=300, blank=True, editable=False)
+    rejected_message = models.TextField(blank=True, editable=False)
+    rejected_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["slug"]
@@ -116,6 +177,13 @@ class LLMModel(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """An edit of the model (its profile, say) clears a recorded refusal: the next request is
+        sent again and shows whether the edit fixed it."""
+        if not kwargs.get("update_fields"):
+            self.rejected_request_shape, self.rejected_message, self.rejected_at = "", "", None
+        super().save(*args, **kwargs)
 
     @property
     def is_usable(self) -> bool:
@@ -237,6 +305,13 @@ class PoolEntry(models.Model):
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(5)],
         help_text="Tiered pools: serve only tickets with at most this urgency (empty: any ticket).",
+    )
+    reasoning_effort = models.CharField(
+        max_length=8,
+        choices=[("", "The model's own setting"), *ReasoningEffort.choices[1:]],
+        blank=True,
+        default="",
+        help_text="Reasoning models: the effort for this task (e.g. minimal for classification).",
     )
 
     class Meta:

@@ -90,6 +90,8 @@ class TriageStep(models.Model):
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
+    reasoning_tokens = models.PositiveIntegerField(default=0)
+    cached_tokens = models.PositiveIntegerField(default=0)
     cost = models.DecimalField(max_digits=16, decimal_places=10, default=0)
     error = models.TextField(blank=True)
     skip_reason = models.CharField(max_length=200, blank=True)

@@ -22,8 +22,13 @@ class CallOutcome(models.TextChoices):
     SERVER_ERROR = "server_error", "Server error (5xx / overloaded)"
     CONNECTION_ERROR = "connection_error", "Connection error"
     INVALID_OUTPUT = "invalid_output", "Invalid output"
+    TRUNCATED = "truncated", "Truncated at the token limit"
+    # a 4xx naming our request (a parameter, a value, the model's name): a configuration error
+    REQUEST_REJECTED = "request_rejected", "Request refused by the provider"
+    CONTEXT_TOO_LONG = "context_too_long", "Prompt too long for the model"
     SKIPPED_OPEN_CIRCUIT = "skipped_open_circuit", "Skipped: circuit open"
     SKIPPED_UNCONFIGURED = "skipped_unconfigured", "Skipped: API key not set"
+    SKIPPED_REJECTED = "skipped_rejected", "Skipped: refused earlier, fix its profile"
 
 
 class ModelCall(models.Model):
@@ -44,7 +49,9 @@ class ModelCall(models.Model):
     latency_ms = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=24, choices=CallOutcome.choices)
     prompt_tokens = models.PositiveIntegerField(default=0)
-    completion_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)  # reasoning tokens included
+    reasoning_tokens = models.PositiveIntegerField(default=0)
+    cached_tokens = models.PositiveIntegerField(default=0)  # of the prompt tokens, read from cache
     tokens_estimated = models.BooleanField(default=False)
     cost = models.DecimalField(max_digits=16, decimal_places=10, default=0)
     error = models.TextField(blank=True)

@@ -78,6 +78,13 @@ def _breakers(registry: CollectorRegistry) -> None:
         "triage_model_breaker_state", "Circuit breaker state per model (1 for the current state)",
         ["model", "state"], registry=registry,
     )  # fmt: skip
+    refusing = Gauge(
+        "triage_model_request_refused",
+        "1 when the provider refused this model's request shape (fix its profile in the admin)",
+        ["model"], registry=registry,
+    )  # fmt: skip
+    for slug, rejected_at in LLMModel.objects.filter(enabled=True).values_list("slug", "rejected_at"):
+        refusing.labels(model=slug).set(1 if rejected_at else 0)
     models = list(LLMModel.objects.filter(enabled=True).values_list("id", "slug"))
     health = cache.get_many([breaker.health_key(model_id) for model_id, _ in models])
     now = time.time()

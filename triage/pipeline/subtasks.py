@@ -43,7 +43,8 @@ class Subtask:
     name: str  # the router task it is routed as
     label: str  # what pages call it
     parse: Callable[[str, Router], dict[str, Any]]  # strict parser of the model's output
-    max_tokens: int
+    max_tokens: int  # the answer's budget (a reasoning model's allowance is added on top)
+    temperature: float | None = None  # sent to models whose profile accepts one (None: the model's own)
     phase: int = 1  # phase 1 starts at once; each later phase once the one before has finished
     # why it is skipped given the earlier phases' results ("" runs it)
     skip_reason: Callable[[Router, Results], str] = _always
@@ -147,6 +148,7 @@ register_subtask(
         label="Category",
         parse=lambda text, router: parse_category(text, categories=list(router.categories)),
         max_tokens=100,
+        temperature=0,  # a label, not prose: the same ticket gets the same category
         ticket_fields=lambda step: {"category": _result_value(step, "category") or ""},
         partial="triage/partials/results/category.html",
         local_model="local/ticket-classifier",
@@ -158,6 +160,7 @@ register_subtask(
         label="Urgency",
         parse=lambda text, router: parse_urgency(text),
         max_tokens=150,
+        temperature=0,
         fallback_result=DEFAULT_URGENCY,
         ticket_fields=lambda step: {"urgency_score": _result_value(step, "score")},
         partial="triage/partials/results/urgency.html",

@@ -21,25 +21,15 @@ from django.utils import timezone
 
 from triage.models import CallOutcome, ModelCall
 from triage.routing.config import ModelSpec
-from triage.routing.pricing import call_cost
+from triage.routing.profile import Usage, usage_cost
 
 INTERRUPTED_NOTE = (
     "interrupted: the worker stopped while this call was in flight; priced at the most it could cost"
 )
 
 
-def model_cost(model: ModelSpec, prompt_tokens: int, completion_tokens: int) -> Decimal:
-    return call_cost(
-        input_price_per_m=model.input_price_per_m,
-        output_price_per_m=model.output_price_per_m,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-    )
-
-
-def worst_case_completion_tokens(model: ModelSpec, prompt_tokens: int, max_tokens: int | None) -> int:
-    """The most a call can answer: its token limit, else whatever the model's context leaves."""
-    return max_tokens if max_tokens else max(model.context_window - prompt_tokens, 0)
+def model_cost(model: ModelSpec, usage: Usage) -> Decimal:
+    return usage_cost(model, usage)
 
 
 @dataclass(frozen=True)
@@ -58,11 +48,10 @@ def _row(model: ModelSpec, origin: CallOrigin, **values: Any) -> ModelCall:
     )
 
 
-def call_open(
-    model: ModelSpec, origin: CallOrigin, *, prompt_tokens: int, max_tokens: int | None
-) -> ModelCall:
-    """The attempt's row, written before its request is sent (outcome ``pending``, worst-case cost)."""
-    limit = worst_case_completion_tokens(model, prompt_tokens, max_tokens)
+def call_open(model: ModelSpec, origin: CallOrigin, *, prompt_tokens: int, budget: int | None) -> ModelCall:
+    """The attempt's row, written before its request is sent (outcome ``pending``, worst-case cost:
+    the prompt plus the token limit sent, else whatever the model's context leaves)."""
+    limit = budget if budget else max(model.context_window - prompt_tokens, 0)
     return _row(
         model,
         origin,
@@ -70,7 +59,7 @@ def call_open(
         prompt_tokens=prompt_tokens,
         completion_tokens=limit,
         tokens_estimated=True,
-        cost=model_cost(model, prompt_tokens, limit),
+        cost=model_cost(model, Usage(prompt_tokens, limit, estimated=True)),
     )
 
 
@@ -80,23 +69,17 @@ def call_skipped(model: ModelSpec, origin: CallOrigin, *, outcome: str, error: s
 
 
 def call_close(
-    call: ModelCall,
-    *,
-    outcome: str,
-    latency_ms: int,
-    prompt_tokens: int,
-    completion_tokens: int,
-    tokens_estimated: bool,
-    cost: Decimal,
-    error: str = "",
+    call: ModelCall, *, outcome: str, latency_ms: int, usage: Usage, cost: Decimal, error: str = ""
 ) -> None:
     """Complete the attempt's row with what the call really did (still pending: nobody settled it)."""
     values = {
         "outcome": outcome,
         "latency_ms": latency_ms,
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "tokens_estimated": tokens_estimated,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "cached_tokens": usage.cached_tokens,
+        "tokens_estimated": usage.estimated,
         "cost": cost,
         "error": error[:2000],
     }

@@ -47,6 +47,14 @@ class ModelSpec:
     supports_json_mode: bool
     context_window: int
     usable: bool  # the model and its provider are both enabled
+    # the capability profile: the request shape the model accepts (adapters follow it)
+    cached_input_price_per_m: Decimal | None = None  # None: the input price
+    token_limit_parameter: str = "max_tokens"  # noqa: S105 (a parameter name, not a secret)
+    accepts_temperature: bool = True
+    reasoning_effort: str = ""
+    reasoning_token_allowance: int = 0
+    stream_usage: bool = True
+    rejected_request_shape: str = ""  # the shape the provider refused (until the model is edited)
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class PoolSpec:
     model: ModelSpec
     min_urgency: int | None = None
     max_urgency: int | None = None
+    reasoning_effort: str = ""  # this task's override of the model's own effort
 
     def serves_urgency(self, urgency: int | None) -> bool:
         """Tiered pools: unknown urgency is served by every tier."""
@@ -75,6 +84,11 @@ class TaskSpec:
     expected_output_tokens: int
     first_token_timeout_seconds: float
     pool: tuple[PoolSpec, ...]  # in rank order
+
+    def reasoning_effort_for(self, model: ModelSpec) -> str:
+        """The effort to ask ``model`` for on this task: its pool entry's override, else its own."""
+        entry = next((e for e in self.pool if e.model.id == model.id and e.reasoning_effort), None)
+        return entry.reasoning_effort if entry else model.reasoning_effort
 
 
 @dataclass(frozen=True)
@@ -124,6 +138,15 @@ def _model_spec(model: LLMModel) -> ModelSpec:
         supports_json_mode=model.supports_json_mode,
         context_window=model.context_window,
         usable=model.enabled and provider.enabled,
+        cached_input_price_per_m=(
+            Decimal(model.cached_input_price_per_m) if model.cached_input_price_per_m is not None else None
+        ),
+        token_limit_parameter=model.token_limit_parameter,
+        accepts_temperature=model.accepts_temperature,
+        reasoning_effort=model.reasoning_effort,
+        reasoning_token_allowance=model.reasoning_token_allowance,
+        stream_usage=model.stream_usage,
+        rejected_request_shape=model.rejected_request_shape,
     )
 
 
@@ -132,10 +155,12 @@ def snapshot_build(version: str | None) -> Snapshot:
     models = {m.pk: _model_spec(m) for m in LLMModel.objects.select_related("provider")}
     pools: dict[int, list[PoolSpec]] = {}
     entries = PoolEntry.objects.order_by("task_id", "rank", "id").values_list(
-        "task_id", "rank", "model_id", "min_urgency", "max_urgency"
+        "task_id", "rank", "model_id", "min_urgency", "max_urgency", "reasoning_effort"
     )
-    for task_id, rank, model_id, min_urgency, max_urgency in entries:
-        pools.setdefault(task_id, []).append(PoolSpec(rank, models[model_id], min_urgency, max_urgency))
+    for task_id, rank, model_id, min_urgency, max_urgency, effort in entries:
+        pools.setdefault(task_id, []).append(
+            PoolSpec(rank, models[model_id], min_urgency, max_urgency, effort)
+        )
     fallbacks: dict[int, list[ModelSpec]] = {}
     for router_id, model_id in FallbackEntry.objects.order_by("router_id", "order", "id").values_list(
         "router_id", "model_id"

@@ -21,17 +21,19 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 from openai.types.chat import ChatCompletionChunk
 
-from triage.models import CallOutcome, ModelCall, Router
+from triage.models import CallOutcome, LLMModel, ModelCall, Router
 from triage.routing import affinity, breaker, latency
-from triage.routing.adapters import CallFailure, ProviderAdapter, Request, adapter_for
+from triage.routing.adapters import CallFailure, ProviderAdapter, Request, Usage, adapter_for
+from triage.routing.adapters.base import reported_usage
 from triage.routing.audit import CallOrigin, call_close, call_open, call_skipped, model_cost
 from triage.routing.classifier import Classification, EncoderUnavailable, TaskClassifier, classifier_build
 from triage.routing.config import (
@@ -40,11 +42,13 @@ from triage.routing.config import (
     RouterSpec,
     Snapshot,
     TaskSpec,
+    config_bump_version,
     config_version_read,
     snapshot_current,
     snapshot_refresh,
 )
 from triage.routing.policies import policy_for, select_candidates
+from triage.routing.profile import context_overflow, token_budget
 from triage.routing.tokens import count_prompt_tokens, count_text_tokens
 
 logger = logging.getLogger(__name__)
@@ -76,12 +80,15 @@ class RouteResult:
     pinned: bool  # served by the model the affinity key was pinned to
     attempts: list[Attempt]  # every attempt in order; the last one is the "ok"
     prompt_tokens: int
-    completion_tokens: int
+    completion_tokens: int  # reasoning tokens included
     tokens_estimated: bool
     cost: Decimal  # of the serving call, at the serving model's catalog prices
     latency_ms: int  # the whole request, all attempts included
     classification_score: float | None = None  # when the task was classified
     last_resort: bool = False  # served by an always-available (local) model
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+    finish_reason: str = "stop"
 
 
 # Called with the result inside the transaction that completes the serving attempt's row, so what
@@ -137,6 +144,7 @@ class Plan:
     started: float
     deadline: float
     classification: Classification | None = None
+    probe: bool = False  # check_models: exactly one model, sent even if refused before or cooling down
 
 
 MODEL_PREFIX = "model:"
@@ -328,8 +336,10 @@ def plan_request(
     affinity_key: str | None,
     streaming: bool,
     urgency: int | None = None,
+    only_model: int | None = None,
 ) -> Plan:
-    """Decide the task and the ordered candidates with one shared-cache read."""
+    """Decide the task and the ordered candidates with one shared-cache read (``only_model``: a
+    probe of that one catalog model, no failover)."""
     started = time.perf_counter()
     shared = read_shared_state(router_ref, task=task, affinity_key=affinity_key)
     router, values = shared.router, shared.values
@@ -354,11 +364,14 @@ def plan_request(
             streaming=streaming,
             urgency=urgency,
         )
+    candidates = build_chain(shared.snapshot, router, ordered, task_name, pinned_model)
+    if only_model is not None:
+        candidates = [m for m in [shared.snapshot.models_by_id.get(only_model)] if m is not None]
     return Plan(
         router=router,
         task=task_spec,
         task_name=task_name,
-        candidates=build_chain(shared.snapshot, router, ordered, task_name, pinned_model),
+        candidates=candidates,
         pinned_model_id=pinned_model.id if pinned_model else None,
         pin_key=shared.pin_key,
         health=health,
@@ -366,6 +379,7 @@ def plan_request(
         started=started,
         deadline=started + router.deadline_seconds,
         classification=classification,
+        probe=only_model is not None,
     )
 
 
@@ -386,12 +400,11 @@ class Served:
     model: ModelSpec
     content: str
     parsed: Any
-    prompt_tokens: int
-    completion_tokens: int
-    tokens_estimated: bool
+    usage: Usage
     cost: Decimal
     latency_ms: int
     first_token_ms: float | None = None
+    finish_reason: str = "stop"
 
 
 @dataclass
@@ -401,17 +414,20 @@ class Progress:
     served: Served | None = None
     forwarded: bool = False  # a stream's content has reached the caller: no failover past this
     parts: list[str] = field(default_factory=list)  # the content forwarded so far
-    usage: tuple[int, int, bool] | None = None  # (prompt, completion, estimated) once known
+    usage: Usage | None = None  # once known
 
 
 class AttemptLog:
     """The request's attempts: writes each one's row and the breaker, latency and pin state."""
 
-    def __init__(self, plan: Plan, request: Request, *, ticket_id: int | None, step_id: int | None) -> None:
+    def __init__(
+        self, plan: Plan, request: Request, *, ticket_id: int | None, step_id: int | None, streaming: bool
+    ) -> None:
         self.plan = plan
         self.request = request
         self.ticket_id = ticket_id
         self.step_id = step_id
+        self.streaming = streaming
         self.attempts: list[Attempt] = []
         self.trials: set[int] = set()
         self._prompt_tokens: int | None = None
@@ -423,7 +439,18 @@ class AttemptLog:
             self._prompt_tokens = count_prompt_tokens(self.request.messages)
         return self._prompt_tokens
 
-    def gate(self, model: ModelSpec, adapter: ProviderAdapter | None, now_perf: float) -> bool:
+    def request_for(self, model: ModelSpec) -> Request:
+        """The request as sent to ``model``: with the reasoning effort its task asks of it."""
+        task = self.plan.task
+        effort = task.reasoning_effort_for(model) if task is not None else model.reasoning_effort
+        return replace(self.request, reasoning_effort=effort) if effort else self.request
+
+    def budget(self, model: ModelSpec, request: Request) -> int | None:
+        return token_budget(model, request.max_tokens)
+
+    def gate(
+        self, model: ModelSpec, adapter: ProviderAdapter | None, request: Request, now_perf: float
+    ) -> bool:
         """Whether ``model`` may be called now; a skip is recorded (with its row) when not."""
         if adapter is None:
             return self._skip(
@@ -433,7 +460,19 @@ class AttemptLog:
         if reason:
             return self._skip(model, CallOutcome.SKIPPED_UNCONFIGURED, reason)
         if adapter.always_available:
-            return True  # the last resort is never skipped for the deadline or a cooldown
+            return True  # the last resort is never skipped for the deadline, a cooldown or its size
+        overflow = context_overflow(model, self.prompt_tokens(), self.budget(model, request))
+        if overflow:
+            return self._skip(model, CallOutcome.CONTEXT_TOO_LONG, overflow)
+        if self.plan.probe:
+            return True  # a probe asks even a model that refused before or is cooling down
+        shape = model.rejected_request_shape
+        if shape and adapter.request_shape(model, request, streaming=self.streaming) == shape:
+            return self._skip(
+                model,
+                CallOutcome.SKIPPED_REJECTED,
+                f"the provider refused requests of this shape ({shape}); edit the model in the admin",
+            )
         if now_perf >= self.plan.deadline:
             return self._skip(model, CallOutcome.TIMEOUT, "request deadline reached before this attempt")
         health = self.plan.health.get(model.id)
@@ -455,10 +494,10 @@ class AttemptLog:
         self._record(model, outcome, 0, error=error, call_id=row.pk)
         return False
 
-    def open(self, model: ModelSpec) -> ModelCall:
+    def open(self, model: ModelSpec, request: Request) -> ModelCall:
         """The attempt's row, before the request leaves."""
         return call_open(
-            model, self.origin, prompt_tokens=self.prompt_tokens(), max_tokens=self.request.max_tokens
+            model, self.origin, prompt_tokens=self.prompt_tokens(), budget=self.budget(model, request)
         )
 
     def _record(
@@ -489,28 +528,28 @@ class AttemptLog:
         self,
         model: ModelSpec,
         adapter: ProviderAdapter,
+        request: Request,
         call: ModelCall,
         failure: CallFailure,
         latency_ms: int,
         progress: Progress,
     ) -> None:
-        """Complete the row; an availability failure goes to the model's breaker at once."""
-        prompt, completion, estimated = progress.usage or (0, 0, False)
+        """Complete the row; an availability failure goes to the model's breaker at once, a
+        refused request to the model's catalog entry (a configuration error, not an outage)."""
+        usage = progress.usage or Usage(0, 0, estimated=False)
         call_close(
             call,
             outcome=failure.outcome,
             latency_ms=latency_ms,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            tokens_estimated=estimated,
-            cost=model_cost(model, prompt, completion),
+            usage=usage,
+            cost=model_cost(model, usage),
             error=failure.message,
         )
         self._record(model, failure.outcome, latency_ms, error=failure.message, call_id=call.pk)
-        if not adapter.always_available and failure.outcome not in (
-            CallOutcome.INVALID_OUTPUT,
-            CallOutcome.SKIPPED_UNCONFIGURED,
-        ):
+        if failure.outcome == CallOutcome.REQUEST_REJECTED and not adapter.always_available:
+            shape = adapter.request_shape(model, request, streaming=self.streaming)
+            model_record_rejection(model, shape, failure.message)
+        if not adapter.always_available and failure.outcome not in NOT_AVAILABILITY_FAILURES:
             # From the shared state as it is now, not as the plan read it before the call: another
             # request may have opened the breaker meanwhile, and a record built on the stale copy
             # would close it again (last writer wins).
@@ -537,9 +576,7 @@ class AttemptLog:
                 call,
                 outcome=CallOutcome.OK,
                 latency_ms=served.latency_ms,
-                prompt_tokens=served.prompt_tokens,
-                completion_tokens=served.completion_tokens,
-                tokens_estimated=served.tokens_estimated,
+                usage=served.usage,
                 cost=served.cost,
             )
             if on_served is not None:
@@ -576,15 +613,13 @@ class AttemptLog:
         self, model: ModelSpec, call: ModelCall, latency_ms: int, progress: Progress
     ) -> None:
         """A stream the caller stopped reading: account for what was generated so far."""
-        prompt, completion, _ = _partial_usage(self, progress)
+        usage = _partial_usage(self, progress)
         call_close(
             call,
             outcome=CallOutcome.OK,
             latency_ms=latency_ms,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            tokens_estimated=True,
-            cost=model_cost(model, prompt, completion),
+            usage=usage,
+            cost=model_cost(model, usage),
             error="stream closed by the caller",
         )
         self._record(model, CallOutcome.OK, latency_ms, error="stream closed by the caller", call_id=call.pk)
@@ -600,6 +635,25 @@ class AttemptLog:
         self.trials.clear()
 
 
+# outcomes that say nothing about whether the model is up: they never open its breaker
+NOT_AVAILABILITY_FAILURES = (
+    CallOutcome.INVALID_OUTPUT,
+    CallOutcome.TRUNCATED,
+    CallOutcome.SKIPPED_UNCONFIGURED,
+    CallOutcome.REQUEST_REJECTED,
+    CallOutcome.CONTEXT_TOO_LONG,
+)
+
+
+def model_record_rejection(model: ModelSpec, shape: str, message: str) -> None:
+    """Note on the catalog entry that its provider refused requests of ``shape`` (shown in the
+    admin; such requests are skipped until the model is edited), and tell every process."""
+    LLMModel.objects.filter(pk=model.id).update(
+        rejected_request_shape=shape[:300], rejected_message=message[:2000], rejected_at=timezone.now()
+    )
+    config_bump_version()
+
+
 def _elapsed_ms(since: float) -> int:
     return max(int(round((time.perf_counter() - since) * 1000)), 0)
 
@@ -608,8 +662,8 @@ def _timeout(plan: Plan, model: ModelSpec, started: float) -> float:
     return max(min(model.timeout_seconds, plan.deadline - started), 0.05)
 
 
-def _partial_usage(log: AttemptLog, progress: Progress) -> tuple[int, int, bool]:
-    return log.prompt_tokens(), count_text_tokens("".join(progress.parts)), True
+def _partial_usage(log: AttemptLog, progress: Progress) -> Usage:
+    return Usage(log.prompt_tokens(), count_text_tokens("".join(progress.parts)), estimated=True)
 
 
 def _result(plan: Plan, attempts: list[Attempt], served: Served, *, last_resort: bool) -> RouteResult:
@@ -620,20 +674,23 @@ def _result(plan: Plan, attempts: list[Attempt], served: Served, *, last_resort:
         matched_task=plan.task_name,
         pinned=plan.pinned_model_id == served.model.id,
         attempts=list(attempts),
-        prompt_tokens=served.prompt_tokens,
-        completion_tokens=served.completion_tokens,
-        tokens_estimated=served.tokens_estimated,
+        prompt_tokens=served.usage.prompt_tokens,
+        completion_tokens=served.usage.completion_tokens,
+        tokens_estimated=served.usage.estimated,
         cost=served.cost,
         latency_ms=_elapsed_ms(plan.started),
         classification_score=plan.classification.score if plan.classification else None,
         last_resort=last_resort,
+        reasoning_tokens=served.usage.reasoning_tokens,
+        cached_tokens=served.usage.cached_tokens,
+        finish_reason=served.finish_reason,
     )
 
 
 # --- the one failover loop ----------------------------------------------------------------------
 # An attempt calls one model and returns the events to forward while it runs (none for a single
 # answer), setting ``progress.served`` once it has an acceptable answer; it raises CallFailure.
-AttemptFn = Callable[[ModelSpec, ProviderAdapter, float, Progress], Iterable[StreamEvent]]
+AttemptFn = Callable[[ModelSpec, ProviderAdapter, Request, float, Progress], Iterable[StreamEvent]]
 
 
 def _failover(
@@ -645,17 +702,18 @@ def _failover(
         for model in plan.candidates:
             adapter = _adapter(model)
             started = time.perf_counter()
-            if not log.gate(model, adapter, started):
+            request = log.request_for(model)
+            if not log.gate(model, adapter, request, started):
                 continue
             assert adapter is not None  # the gate skips a model without one
-            call = log.open(model)
+            call = log.open(model, request)
             progress = Progress()
             try:
-                yield from attempt(model, adapter, started, progress)
+                yield from attempt(model, adapter, request, started, progress)
             except CallFailure as failure:
                 if progress.forwarded and progress.usage is None:
                     progress.usage = _partial_usage(log, progress)
-                log.failed(model, adapter, call, failure, _elapsed_ms(started), progress)
+                log.failed(model, adapter, request, call, failure, _elapsed_ms(started), progress)
                 if not progress.forwarded:
                     continue
                 error = f"{model.slug} failed after streaming began: {failure}"
@@ -684,24 +742,44 @@ def _validate(content: str, validator: Validator | None) -> Any:
         raise CallFailure(CallOutcome.INVALID_OUTPUT, f"rejected by validator: {str(error)[:300]}") from error
 
 
-def _answer_attempt(plan: Plan, request: Request, validator: Validator | None) -> AttemptFn:
+def _truncated(usage: Usage) -> CallFailure:
+    thought = f", {usage.reasoning_tokens} of them reasoning" if usage.reasoning_tokens else ""
+    return CallFailure(
+        CallOutcome.TRUNCATED,
+        f"answer cut at the token limit (finish_reason length) after {usage.completion_tokens} "
+        f"tokens{thought}",
+    )
+
+
+def _validate_answer(content: str, finish_reason: str, usage: Usage, validator: Validator | None) -> Any:
+    """The parsed answer. A cut answer (finish_reason length) is ``truncated`` when it is empty or
+    the validator rejects it; one that still passes (a client's own small limit) is served."""
+    try:
+        return _validate(content, validator)
+    except CallFailure as failure:
+        if finish_reason == "length":
+            raise _truncated(usage) from failure
+        raise
+
+
+def _answer_attempt(plan: Plan, validator: Validator | None) -> AttemptFn:
     """One complete answer per attempt, accepted only when the validator accepts it."""
 
     def attempt(
-        model: ModelSpec, adapter: ProviderAdapter, started: float, progress: Progress
+        model: ModelSpec, adapter: ProviderAdapter, request: Request, started: float, progress: Progress
     ) -> Iterable[StreamEvent]:
         completion = adapter.complete(model, request, timeout=_timeout(plan, model, started))
-        progress.usage = (completion.prompt_tokens, completion.completion_tokens, completion.tokens_estimated)
-        parsed = _validate(completion.content, validator)  # a rejected answer is still billed
+        progress.usage = completion.usage
+        # a rejected or cut answer is still billed: its usage is on the row
+        parsed = _validate_answer(completion.content, completion.finish_reason, completion.usage, validator)
         progress.served = Served(
             model,
             completion.content,
             parsed,
-            completion.prompt_tokens,
-            completion.completion_tokens,
-            completion.tokens_estimated,
-            model_cost(model, completion.prompt_tokens, completion.completion_tokens),
+            completion.usage,
+            model_cost(model, completion.usage),
             _elapsed_ms(started),
+            finish_reason=completion.finish_reason,
         )
         return ()  # nothing to forward while it ran
 
@@ -721,38 +799,53 @@ def route(
     max_tokens: int | None = None,
     urgency: int | None = None,
     on_served: OnServed | None = None,
+    temperature: float | None = None,
+    only_model: int | None = None,
 ) -> RouteResult:
     """Route one chat request; raises :class:`RoutingError` when every candidate failed.
 
     ``urgency`` (1-5), when known, restricts tiered pools to the entries serving it. ``on_served``
-    runs inside the transaction that completes the serving attempt's row.
+    runs inside the transaction that completes the serving attempt's row. ``temperature`` goes to
+    models whose profile accepts one. ``only_model`` (a catalog id) probes that model alone.
     """
     plan = plan_request(
-        router, messages, task=task, affinity_key=affinity_key, streaming=False, urgency=urgency
+        router,
+        messages,
+        task=task,
+        affinity_key=affinity_key,
+        streaming=False,
+        urgency=urgency,
+        only_model=only_model,
     )
-    request = Request(messages=messages, task=plan.task_name, json_mode=json_mode, max_tokens=max_tokens)
-    log = AttemptLog(plan, request, ticket_id=ticket_id, step_id=step_id)
-    for event in _failover(plan, log, _answer_attempt(plan, request, validator), on_served):
+    request = Request(
+        messages=messages,
+        task=plan.task_name,
+        json_mode=json_mode,
+        max_tokens=max_tokens,
+        temperature=temperature,
+    )
+    log = AttemptLog(plan, request, ticket_id=ticket_id, step_id=step_id, streaming=False)
+    for event in _failover(plan, log, _answer_attempt(plan, validator), on_served):
         if event.result is not None:
             return event.result
     raise RoutingError(f"Every model failed for router {plan.router.name!r}", log.attempts)  # not reached
 
 
 # --- streaming -----------------------------------------------------------------------------------
-def _stream_attempt(plan: Plan, request: Request, log: AttemptLog) -> AttemptFn:
+def _stream_attempt(plan: Plan, log: AttemptLog) -> AttemptFn:
     """Forward the model's chunks; hold them back until the first content arrives (the failover
     window). The read timeout is the task's first-token limit, so after the first token a gap
     between two chunks longer than that also ends the stream (with an error event, never silently)."""
     first_token_limit = plan.task.first_token_timeout_seconds if plan.task else 10.0
 
     def attempt(
-        model: ModelSpec, adapter: ProviderAdapter, started: float, progress: Progress
+        model: ModelSpec, adapter: ProviderAdapter, request: Request, started: float, progress: Progress
     ) -> Iterator[StreamEvent]:
         timeout = _timeout(plan, model, started)
         first_token_deadline = started + min(first_token_limit, timeout)
         held: list[StreamEvent] = []
         usage: Any = None
-        finished = False
+        finished = ""
         first_token_ms: float | None = None
         chunks = adapter.stream(
             model, request, timeout=timeout, first_token_timeout=min(first_token_limit, timeout)
@@ -762,7 +855,7 @@ def _stream_attempt(plan: Plan, request: Request, log: AttemptLog) -> AttemptFn:
                 usage = chunk.usage or usage
                 choice = chunk.choices[0] if chunk.choices else None
                 delta = (choice.delta.content or "") if choice is not None and choice.delta else ""
-                finished = finished or bool(choice is not None and choice.finish_reason)
+                finished = finished or (str(choice.finish_reason or "") if choice is not None else "")
                 event = StreamEvent(kind="chunk", delta=delta, chunk=chunk, matched_task=plan.task_name)
                 if progress.forwarded:
                     progress.parts.append(delta)
@@ -781,27 +874,24 @@ def _stream_attempt(plan: Plan, request: Request, log: AttemptLog) -> AttemptFn:
             getattr(chunks, "close", lambda: None)()
         if not finished:
             raise CallFailure(CallOutcome.CONNECTION_ERROR, "stream ended before the model finished")
-        if not progress.forwarded:
-            raise CallFailure(CallOutcome.INVALID_OUTPUT, "empty response")
         content = "".join(progress.parts)
-        if usage is not None:
-            prompt, completion, estimated = (
-                int(usage.prompt_tokens or 0),
-                int(usage.completion_tokens or 0),
-                False,
+        served_usage = reported_usage(usage, messages=request.messages, content=content)
+        progress.usage = served_usage
+        if not progress.forwarded:  # a reasoning model can spend its whole budget thinking
+            raise (
+                _truncated(served_usage)
+                if finished == "length"
+                else CallFailure(CallOutcome.INVALID_OUTPUT, "empty response")
             )
-        else:
-            prompt, completion, estimated = log.prompt_tokens(), count_text_tokens(content), True
         progress.served = Served(
             model,
             content,
             content,
-            prompt,
-            completion,
-            estimated,
-            model_cost(model, prompt, completion),
+            served_usage,
+            model_cost(model, served_usage),
             _elapsed_ms(started),
             first_token_ms,
+            finish_reason=finished,
         )
 
     return attempt
@@ -827,5 +917,5 @@ def route_stream(
         router, messages, task=task, affinity_key=affinity_key, streaming=True, urgency=urgency
     )
     request = Request(messages=messages, task=plan.task_name, max_tokens=max_tokens)
-    log = AttemptLog(plan, request, ticket_id=ticket_id, step_id=None)
-    yield from _failover(plan, log, _stream_attempt(plan, request, log), None)
+    log = AttemptLog(plan, request, ticket_id=ticket_id, step_id=None, streaming=True)
+    yield from _failover(plan, log, _stream_attempt(plan, log), None)

@@ -331,6 +331,9 @@ class Analytics:
     cost_by_model: list[tuple[str, Decimal, int, float]]  # model, cost, calls, share of calls failed
     # calls whose worker died in flight: in the cost at the most they could have cost
     possibly_billed: tuple[int, Decimal]
+    # requests the provider refused (or skipped as refused before): a model profile to fix
+    refused_requests: int
+    models_refusing: list[str]
     tasks: list[TaskStats]
     corrections: list[dict[str, Any]]
     savings: list[dict[str, Any]]
@@ -354,6 +357,7 @@ def analytics_for(*, router: Router | None, period: str) -> Analytics:
     ticket_count = tickets.count()
     cost_total, cost_by_task, cost_by_model = _call_costs(calls)
     interrupted = calls.filter(outcome=CallOutcome.INTERRUPTED).aggregate(n=Count("id"), cost=Sum("cost"))
+    refused = calls.filter(outcome__in=[CallOutcome.REQUEST_REJECTED, CallOutcome.SKIPPED_REJECTED]).count()
     task_stats, served_counts, done_tokens = _task_stats(steps)
     corrections_by = Counter(feedback.values_list("task_name", "model_slug"))
     corrections = [
@@ -379,6 +383,10 @@ def analytics_for(*, router: Router | None, period: str) -> Analytics:
         cost_by_task=cost_by_task,
         cost_by_model=cost_by_model,
         possibly_billed=(interrupted["n"], interrupted["cost"] or Decimal(0)),
+        refused_requests=refused,
+        models_refusing=list(
+            LLMModel.objects.filter(rejected_at__isnull=False).values_list("slug", flat=True)
+        ),
         tasks=task_stats,
         corrections=corrections,
         savings=savings,

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from openai.types.chat import ChatCompletionChunk
 
-from triage.routing.adapters.base import CallFailure, Completion, Request
+from triage.routing.adapters.base import CallFailure, Completion, Request, Usage
 from triage.routing.adapters.local import LocalModels
 from triage.routing.adapters.openai_compatible import OpenAICompatible
 from triage.routing.config import ModelSpec
@@ -33,6 +33,11 @@ class ProviderAdapter(Protocol):
 
     def serves(self, model: ModelSpec, task: str | None) -> bool:
         """Whether ``model`` can answer requests of ``task`` (None: an unclassified request)."""
+        ...
+
+    def request_shape(self, model: ModelSpec, request: Request, *, streaming: bool) -> str:
+        """What the provider could refuse about this request ("" for none): the router skips a
+        request of a shape the model refused until the model is edited."""
         ...
 
     def complete(self, model: ModelSpec, request: Request, *, timeout: float) -> Completion:
@@ -68,6 +73,7 @@ __all__ = [
     "Completion",
     "ProviderAdapter",
     "Request",
+    "Usage",
     "adapter_for",
     "provider_kind_choices",
 ]

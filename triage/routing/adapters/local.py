@@ -18,7 +18,7 @@ from openai.types.completion_usage import CompletionUsage
 
 from triage.local_models.registry import get_local_model, local_model_serves
 from triage.models import CallOutcome
-from triage.routing.adapters.base import CallFailure, Completion, Request
+from triage.routing.adapters.base import CallFailure, Completion, Request, Usage
 from triage.routing.config import ModelSpec
 from triage.routing.tokens import count_prompt_tokens, count_text_tokens
 
@@ -35,6 +35,9 @@ class LocalModels:
     def serves(self, model: ModelSpec, task: str | None) -> bool:
         local = get_local_model(model.slug)
         return local is not None and local_model_serves(local, task)
+
+    def request_shape(self, model: ModelSpec, request: Request, *, streaming: bool) -> str:
+        return ""  # in-process: nothing a provider could refuse
 
     def complete(self, model: ModelSpec, request: Request, *, timeout: float) -> Completion:
         local = get_local_model(model.slug)
@@ -67,7 +70,7 @@ class LocalModels:
                 prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
             ),
         )
-        return Completion(text, prompt, completion, True, raw)
+        return Completion(text, Usage(prompt, completion, estimated=True), "stop", raw)
 
     def stream(
         self, model: ModelSpec, request: Request, *, timeout: float, first_token_timeout: float

@@ -20,9 +20,9 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from triage.models import CallOutcome
-from triage.routing.adapters.base import CallFailure, Completion, Request
+from triage.routing.adapters.base import CallFailure, Completion, Request, reported_usage
 from triage.routing.config import ModelSpec
-from triage.routing.tokens import count_prompt_tokens, count_text_tokens
+from triage.routing.profile import token_budget
 
 KEYLESS_PLACEHOLDER = "no-key-needed"  # for servers that need none; never the OPENAI_API_KEY fallback
 
@@ -39,24 +39,22 @@ class OpenAICompatible:
     def serves(self, model: ModelSpec, task: str | None) -> bool:
         return True
 
+    def request_shape(self, model: ModelSpec, request: Request, *, streaming: bool) -> str:
+        return request_shape(request_options(model, request, streaming=streaming))
+
     def complete(self, model: ModelSpec, request: Request, *, timeout: float) -> Completion:
         try:
             response = _client(model).chat.completions.create(
-                **_request_options(model, request), timeout=timeout
+                **request_options(model, request, streaming=False), timeout=timeout
             )
         except Exception as error:  # every failure kind becomes an outcome
             raise classify_error(error) from error
         if not isinstance(response, ChatCompletion) or not response.choices:
             raise CallFailure(CallOutcome.SERVER_ERROR, "malformed response: no choices")
-        content = response.choices[0].message.content or ""
-        usage = response.usage
-        if usage is None:
-            return Completion(
-                content, count_prompt_tokens(request.messages), count_text_tokens(content), True, response
-            )
-        return Completion(
-            content, int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0), False, response
-        )
+        choice = response.choices[0]
+        content = choice.message.content or ""
+        usage = reported_usage(response.usage, messages=request.messages, content=content)
+        return Completion(content, usage, str(choice.finish_reason or ""), response)
 
     def stream(
         self, model: ModelSpec, request: Request, *, timeout: float, first_token_timeout: float
@@ -64,9 +62,7 @@ class OpenAICompatible:
         """The read timeout bounds the wait for each chunk, the first one included."""
         try:
             with _client(model).chat.completions.create(
-                **_request_options(model, request),
-                stream=True,
-                stream_options={"include_usage": True},
+                **request_options(model, request, streaming=True),
                 timeout=httpx2.Timeout(timeout, read=min(timeout, first_token_timeout)),
             ) as chunks:
                 yield from chunks
@@ -76,13 +72,34 @@ class OpenAICompatible:
             raise classify_error(error) from error
 
 
-def _request_options(model: ModelSpec, request: Request) -> dict[str, Any]:
+def request_options(model: ModelSpec, request: Request, *, streaming: bool) -> dict[str, Any]:
+    """The request as the model's capability profile says it takes it."""
     options: dict[str, Any] = {"model": model.slug, "messages": list(request.messages)}
     if request.json_mode and model.supports_json_mode:
         options["response_format"] = {"type": "json_object"}
-    if request.max_tokens:
-        options["max_tokens"] = request.max_tokens
+    budget = token_budget(model, request.max_tokens)
+    if budget:
+        options[model.token_limit_parameter] = budget
+    if request.temperature is not None and model.accepts_temperature:
+        options["temperature"] = request.temperature
+    if request.reasoning_effort:
+        options["reasoning_effort"] = request.reasoning_effort
+    if streaming:
+        options["stream"] = True
+        if model.stream_usage:
+            options["stream_options"] = {"include_usage": True}
     return options
+
+
+def request_shape(options: dict[str, Any]) -> str:
+    """What a provider can refuse about a request: the parameters it names (and the reasoning
+    effort's value). Requests of a refused shape are not sent again until the model is edited."""
+    parts = []
+    for key in sorted(options):
+        if key in ("model", "messages"):
+            continue
+        parts.append(f"{key}={options[key]}" if key == "reasoning_effort" else key)
+    return ",".join(parts) or "(no parameters)"
 
 
 def _client(model: ModelSpec) -> openai.OpenAI:
@@ -117,17 +134,34 @@ def _retry_after(response: httpx2.Response | None) -> float | None:
         return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
 
 
-def _status_message(error: openai.APIStatusError) -> str:
+def _error_detail(error: openai.APIStatusError) -> dict[str, Any]:
     body = error.body if isinstance(error.body, dict) else {}
     detail = body.get("error", body) if isinstance(body, dict) else {}
-    kind = detail.get("type") if isinstance(detail, dict) else None
-    message = detail.get("message") if isinstance(detail, dict) else None
+    return detail if isinstance(detail, dict) else {"message": str(detail)}
+
+
+def _status_message(error: openai.APIStatusError) -> str:
+    """The provider's own words: status, error type, and message (an admin fixes a profile by it)."""
+    detail = _error_detail(error)
     text = f"HTTP {error.status_code}"
-    if kind:
-        text += f" {kind}"
-    if message:
-        text += f": {str(message)[:200]}"
+    if detail.get("type"):
+        text += f" {detail['type']}"
+    if detail.get("message"):
+        text += f": {str(detail['message'])[:300]}"
     return text
+
+
+# 4xx that name our request (a parameter, a value, the model's name), not the provider's health
+REQUEST_REJECTED_STATUSES = (400, 404, 422)
+_CONTEXT_WORDS = ("context_length_exceeded", "context length", "context window", "too many tokens")
+
+
+def _rejection(error: openai.APIStatusError) -> CallFailure:
+    detail = _error_detail(error)
+    said = f"{detail.get('code') or ''} {detail.get('message') or ''}".lower()
+    if any(word in said for word in _CONTEXT_WORDS):
+        return CallFailure(CallOutcome.CONTEXT_TOO_LONG, _status_message(error))
+    return CallFailure(CallOutcome.REQUEST_REJECTED, _status_message(error))
 
 
 def classify_error(error: BaseException) -> CallFailure:
@@ -144,7 +178,9 @@ def classify_error(error: BaseException) -> CallFailure:
     if isinstance(error, openai.APIStatusError):
         if error.status_code == 408:
             return CallFailure(CallOutcome.TIMEOUT, _status_message(error))
-        # 5xx, 529 overloaded, and 4xx the next model may not hit (bad request, auth): fail over
+        if error.status_code in REQUEST_REJECTED_STATUSES:
+            return _rejection(error)
+        # 5xx, 529 overloaded, and other 4xx (auth: a key the provider refuses): fail over
         return CallFailure(CallOutcome.SERVER_ERROR, _status_message(error))
     if isinstance(error, openai.APIError):
         return CallFailure(CallOutcome.SERVER_ERROR, f"provider error: {str(error)[:200]}")
