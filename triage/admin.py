@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -31,6 +31,7 @@ from triage.models import (
 
 # importing the routing package also connects the signals that publish admin edits to every process
 from triage.routing.breaker_admin import breaker_summary, provider_in_process
+from triage.services.model_check import models_check, probes_total_cost
 
 
 @admin.register(Provider)
@@ -58,19 +59,86 @@ class LLMModelAdmin(admin.ModelAdmin):
         "input_price_per_m",
         "output_price_per_m",
         "context_window",
-        "supports_json_mode",
+        "token_limit_parameter",
+        "reasoning_effort",
         "enabled",
         "breaker",
+        "refused",
     ]
-    list_filter = ["provider", "enabled", "supports_json_mode"]
+    list_filter = ["provider", "enabled", "supports_json_mode", "token_limit_parameter"]
     list_select_related = ["provider"]
     search_fields = ["slug", "display_name"]
-    readonly_fields = ["breaker"]
+    readonly_fields = ["breaker", "refused_request"]
+    actions = ["test_selected_models"]
+    fieldsets = [
+        (None, {"fields": ["slug", "provider", "display_name", "enabled"]}),
+        (
+            "Prices per 1M tokens",
+            {"fields": ["input_price_per_m", "cached_input_price_per_m", "output_price_per_m"]},
+        ),
+        (
+            "Capability profile: the request shape this model accepts",
+            {
+                "fields": [
+                    "context_window",
+                    "token_limit_parameter",
+                    "accepts_temperature",
+                    "reasoning_effort",
+                    "reasoning_token_allowance",
+                    "supports_json_mode",
+                    "stream_usage",
+                ]
+            },
+        ),
+        ("Health", {"fields": ["breaker", "refused_request"]}),
+    ]
 
     @admin.display(description="circuit breaker")
     def breaker(self, model: LLMModel) -> str:
         """State, why, and until when: read from the shared cache every process uses."""
         return breaker_summary(model)
+
+    @admin.display(description="refused by provider")
+    def refused(self, model: LLMModel) -> str:
+        return "REFUSED: fix the profile" if model.rejected_at else ""
+
+    @admin.display(description="request refused by the provider")
+    def refused_request(self, model: LLMModel) -> str:
+        """The provider's own message for the last request it refused, until the model is edited."""
+        if not model.rejected_at:
+            return "none"
+        return (
+            f"{model.rejected_message} (requests with {model.rejected_request_shape}, "
+            f"{model.rejected_at:%Y-%m-%d %H:%M} UTC). Requests of this shape are skipped until you save "
+            "this model: fix its profile, save, then test it."
+        )
+
+    @admin.action(description="Test selected models (one tiny real request per task it serves)")
+    def test_selected_models(self, request: HttpRequest, queryset: QuerySet[LLMModel]) -> None:
+        rows = models_check(model_ids=list(queryset.values_list("pk", flat=True)))
+        if not rows:
+            self.message_user(
+                request,
+                "None of the selected models is in an enabled router's pool or fallbacks.",
+                messages.WARNING,
+            )
+            return
+        for row in rows:
+            what = f"Probe of {row.model} on {row.router}/{row.task}"
+            if row.ok:
+                detail = (
+                    f"{what}: answered{' and parsed' if row.parsed else ''} in {row.latency_ms} ms, "
+                    f"{row.prompt_tokens} in / {row.completion_tokens} out "
+                    f"({row.reasoning_tokens} reasoning, {row.cached_tokens} cached), ${row.cost:.6f}"
+                )
+                self.message_user(request, detail, messages.SUCCESS)
+            else:
+                self.message_user(
+                    request, f"{what}: FAILED: {row.error or 'no usable answer'}", messages.ERROR
+                )
+        self.message_user(
+            request, f"Total cost of these probes: ${probes_total_cost(rows):.6f}", messages.INFO
+        )
 
 
 class PoolFormSet(forms.BaseInlineFormSet):

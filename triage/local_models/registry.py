@@ -57,4 +57,7 @@ def get_local_model(slug: str) -> LocalModel | None:
 
 
 def local_model_serves(model: LocalModel, task: str | None) -> bool:
+    """Its own tasks; a model with none answers any request except those it declares it refuses."""
+    if task is not None and task in getattr(model, "refuses", frozenset()):
+        return False
     return not model.tasks or (task is not None and task in model.tasks)

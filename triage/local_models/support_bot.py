@@ -6,8 +6,8 @@ specifics it understood (an invoice number, an error code) so the customer knows
 
 Task choice: ``tasks`` is empty, meaning "any request", because the support-bot router falls back
 to this model for requests that matched none of its tasks (``task=None``); an explicit set would
-make ``local_model_serves`` refuse those. The four triage tasks are refused in ``reply`` with a
-``ValueError`` so a router that lists it as a fallback moves on to the model built for that task.
+make ``local_model_serves`` refuse those. The four triage tasks are declared in ``refuses``, so a
+router that lists it as a fallback never asks it one (and ``reply`` refuses them with a ValueError).
 The answer is plain text, not JSON.
 """
 
@@ -61,6 +61,7 @@ def apology(ticket: TicketText, task: str | None) -> str:
 class SupportBot:
     slug = "local/support-bot"
     tasks: frozenset[str] = frozenset()
+    refuses: frozenset[str] = TRIAGE_TASKS
 
     def reply(self, messages: Sequence[Message], *, task: str | None) -> str:
         if task in TRIAGE_TASKS:
