@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint soak load clean
+.PHONY: run test lint soak load fuzz clean
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check triage triage_site tests bench scripts
 	$(VENV)/bin/ruff format --check triage triage_site tests bench scripts
 	DEBUG=1 $(VENV)/bin/mypy
+
+## make fuzz: hostile model output through every parser, the router and the pipeline, and the API from
+## its schema, with many more examples than make test (FUZZ_EXAMPLES, default 1000)
+fuzz: $(VENV)/.dev
+	@backends=$$($(PY) scripts/test_backends.py) || exit 1; eval "$$backends"; \
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} $(PY) -m pytest -q -p no:cacheprovider --hypothesis-show-statistics \
+		tests/pipeline/test_hostile_output.py tests/api/test_schemathesis.py $(PYTEST_ARGS)
 
 ## make soak / make load: long fault-injection and load runs against PostgreSQL + Redis (print figures)
 soak: $(VENV)/.dev

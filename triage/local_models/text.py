@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from triage.input_policy import without_control_characters
 from triage.local_models.registry import Message
 from triage.ticket_text import TicketText, parse_ticket_message
 
@@ -25,7 +26,8 @@ def ticket_from_messages(messages: Sequence[Message]) -> TicketText:
     """The ticket is the last user message; a chat message in any other shape is a body alone."""
     for message in reversed(messages):
         if message.get("role") == "user":
-            return clipped(parse_ticket_message(str(message.get("content") or "")))
+            content = without_control_characters(str(message.get("content") or ""))
+            return clipped(parse_ticket_message(content))
     raise ValueError("the request has no user message")
 
 

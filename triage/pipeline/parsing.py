@@ -10,10 +10,17 @@ import json
 import re
 from typing import Any
 
+from triage.input_policy import json_has_control_characters, json_nesting_depth
+
 CONFIDENCE_WORDS = {"high": 0.9, "medium": 0.6, "low": 0.3}
 MAX_REPLY_SENTENCES = 4
 MAX_REPLY_CHARS = 1500
 MAX_FIELD_CHARS = 2000
+# Bounds checked before any decoding: the longest answer a subtask needs is a few KB, and no
+# subtask's JSON nests deeper than 2 (the brief's list of next steps).
+MAX_OUTPUT_CHARS = 50_000
+MAX_JSON_DEPTH = 16
+MAX_JSON_STARTS = 20  # where to try decoding a JSON object in prose: the first 20 '{'
 
 
 class InvalidOutput(ValueError):
@@ -23,17 +30,32 @@ class InvalidOutput(ValueError):
 _FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?```\s*$", re.DOTALL)
 
 
+def check_output_bounds(text: str) -> None:
+    """Refuse output no subtask needs before decoding it: too long, nested too deep (a hostile answer
+    100,000 levels deep would crash the decoder with RecursionError), or with control characters."""
+    if len(text) > MAX_OUTPUT_CHARS:
+        raise InvalidOutput(f"the output is {len(text)} characters long (at most {MAX_OUTPUT_CHARS})")
+    deepest = json_nesting_depth(text)
+    if deepest > MAX_JSON_DEPTH:
+        raise InvalidOutput(f"the output nests {deepest} levels deep (at most {MAX_JSON_DEPTH})")
+    if json_has_control_characters(text):  # NUL can't be stored; the others hide text from agents
+        raise InvalidOutput("the output has control characters")
+
+
 def extract_json_object(text: str) -> dict[str, Any]:
     """The JSON object in ``text``: bare, inside a code fence, or surrounded by prose."""
+    check_output_bounds(text)
     stripped = text.strip()
     fenced = _FENCE.match(stripped)
     if fenced:
         stripped = fenced.group(1).strip()
     decoder = json.JSONDecoder()
-    for match in re.finditer(r"\{", stripped):
+    for attempt, match in enumerate(re.finditer(r"\{", stripped)):
+        if attempt >= MAX_JSON_STARTS:
+            break
         try:
             value, _ = decoder.raw_decode(stripped, match.start())
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # JSONDecodeError, or an integer over Python's digit limit
             continue
         if isinstance(value, dict):
             return value
@@ -69,6 +91,7 @@ def _normalise_label(label: str) -> str:
 
 def parse_category(text: str, categories: list[str]) -> dict[str, Any]:
     """``{"category": one of categories, "confidence": 0-1 or None}``; a label outside the list fails."""
+    check_output_bounds(text)
     data = _json_or_none(text)
     if data is not None:
         raw_label = data.get("category")
@@ -92,7 +115,7 @@ def _parse_confidence(value: Any) -> float | None:
         return CONFIDENCE_WORDS[value.strip().lower()]
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer of 400 digits
         return None
     if number > 1 and number <= 100:  # a percentage
         number /= 100
@@ -109,6 +132,7 @@ _FALSE = {"false", "no", "0", ""}
 
 def parse_urgency(text: str) -> dict[str, Any]:
     """``{"score": 1-5, "sentiment", "escalation_risk", "reason"}`` from JSON or 'score: N, sentiment: X'."""
+    check_output_bounds(text)
     data = _json_or_none(text) or {}
     if "score" in data:
         score = _parse_score(data["score"])
@@ -131,7 +155,7 @@ def _parse_score(value: Any) -> int:
         raise InvalidOutput("urgency score is not a number")
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidOutput(f"urgency score {str(value)[:20]!r} is not a number") from None
     if not number.is_integer() or not 1 <= number <= 5:
         raise InvalidOutput(f"urgency score {number:g} is not an integer from 1 to 5")
@@ -175,6 +199,7 @@ def count_sentences(text: str) -> int:
 
 def parse_reply(text: str) -> dict[str, Any]:
     """``{"reply": text}``: at most 4 sentences, no placeholders, no claims of actions not taken."""
+    check_output_bounds(text)
     data = _json_or_none(text)
     if data is not None:
         raw = data.get("reply")
@@ -204,6 +229,7 @@ BRIEF_FIELDS = ("problem", "impact", "evidence", "tried")
 
 def parse_brief(text: str) -> dict[str, Any]:
     """``{"summary", "problem", "impact", "evidence", "tried", "next_steps": [...]}``."""
+    check_output_bounds(text)
     data = _json_or_none(text)
     if data is not None:
         summary = _clean_text(data.get("summary"))

@@ -17,6 +17,7 @@ always-available (local) model for a cooldown, and never log or store an API key
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -737,9 +738,19 @@ def _validate(content: str, validator: Validator | None) -> Any:
     if validator is None:
         return content
     try:
-        return validator(content)
-    except (ValueError, TypeError, KeyError) as error:  # InvalidOutput is a ValueError
-        raise CallFailure(CallOutcome.INVALID_OUTPUT, f"rejected by validator: {str(error)[:300]}") from error
+        parsed = validator(content)
+        # what a caller keeps must be storable text: a lone surrogate ("\udc80" in the JSON) can't
+        # be encoded, so the database would refuse the step's result
+        json.dumps(parsed, ensure_ascii=False).encode()
+        content.encode()
+        return parsed
+    except Exception as error:  # whatever a parser raises on hostile output is that output's fault
+        reason = (
+            str(error)[:300]
+            if isinstance(error, ValueError)
+            else f"{type(error).__name__}: {str(error)[:200]}"
+        )
+        raise CallFailure(CallOutcome.INVALID_OUTPUT, f"rejected by validator: {reason}") from error
 
 
 def _truncated(usage: Usage) -> CallFailure:
