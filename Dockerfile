@@ -6,4 +6,5 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "triage_site.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+# workers, threads and timeouts: triage_site/gunicorn.conf.py (GUNICORN_* variables change them)
+CMD ["gunicorn", "-c", "triage_site/gunicorn.conf.py", "triage_site.wsgi:application"]

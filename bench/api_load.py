@@ -31,6 +31,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
+from bench.common import allow_provider_key_env  # noqa: E402 - after the path is set
+
+allow_provider_key_env("BENCH_STUB_KEY")  # its stub provider's key variable
 os.environ.setdefault("DEBUG", "1")
 STUB_KEY_ENV = "BENCH_STUB_KEY"
 os.environ[STUB_KEY_ENV] = "bench-key"
@@ -133,7 +136,9 @@ def _setup(stub_url: str) -> str:
     )
     task.pool.all().delete()
     PoolEntry.objects.create(task=task, model=model, rank=1)
-    _, raw = ApiKey.issue(name="bench", rate_limit_per_minute=10_000_000)
+    _, raw = ApiKey.issue(
+        name="bench", rate_limit_per_minute=10_000_000, scopes=["tickets", "routers", "models"]
+    )
     return raw
 
 

@@ -74,3 +74,11 @@ def cpu_seconds(
             if name in servers:
                 totals[name] = totals.get(name, 0.0) + seconds
     return totals
+
+
+def allow_provider_key_env(name: str) -> None:
+    """Let a bench's stub provider name its own key variable (TRIAGE_PROVIDER_KEY_ENVS, read when
+    Django's settings load: call this before ``django.setup()``; worker subprocesses inherit it)."""
+    allowed = os.environ.get("TRIAGE_PROVIDER_KEY_ENVS", "DO_MODEL_ACCESS_KEY,OPENAI_API_KEY")
+    if name not in allowed.split(","):
+        os.environ["TRIAGE_PROVIDER_KEY_ENVS"] = f"{allowed},{name}"

@@ -28,9 +28,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import cpu_seconds, database_reset, ensure_database, percentile  # noqa: E402 - after the path is set
+from bench.common import allow_provider_key_env, cpu_seconds, database_reset, ensure_database, percentile  # noqa: E402 - after the path is set
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
+allow_provider_key_env("BENCH_STUB_KEY")  # its stub provider's key variable
 # production settings: DEBUG would make Django keep every query in memory and slow all of it down
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)

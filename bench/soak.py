@@ -46,7 +46,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import database_reset, ensure_database, percentile  # noqa: E402 - after the path is set
+from bench.common import allow_provider_key_env, database_reset, ensure_database, percentile  # noqa: E402 - after the path is set
 
 TASKS = ("classify_ticket", "urgency_detection", "draft_customer_reply", "escalate_complex_issue")
 SHORT = {
@@ -106,6 +106,7 @@ class PrivateRedis:
 
 def configure_env(args: argparse.Namespace) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "triage_site.settings"
+    allow_provider_key_env("SOAK_STUB_KEY")  # its stub provider's key variable
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -43,7 +43,7 @@ from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import ensure_database, percentile  # noqa: E402 - after the path is set
+from bench.common import allow_provider_key_env, ensure_database, percentile  # noqa: E402 - after the path is set
 
 # production settings, the same here and in gunicorn (which inherits this environment)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
@@ -53,6 +53,7 @@ if not os.environ.get("DATABASE_URL"):
     os.environ["TRIAGE_DATA_DIR"] = tempfile.mkdtemp(prefix="triage-v1bench-")
 KEY_ENV = "BENCH_V1_STUB_KEY"
 os.environ[KEY_ENV] = "bench-key"
+allow_provider_key_env(KEY_ENV)  # its stub provider's key variable
 
 import django  # noqa: E402
 
@@ -120,7 +121,7 @@ def setup_routing(base_url: str) -> str:
     )
     task = RouterTask.objects.create(router=Router.objects.create(name=NAME), name=TASK, description="FAQ")
     PoolEntry.objects.create(task=task, model=model, rank=1)
-    return ApiKey.issue(name=NAME, rate_limit_per_minute=10_000_000)[1]
+    return ApiKey.issue(name=NAME, rate_limit_per_minute=10_000_000, scopes=["routers", "models"])[1]
 
 
 def teardown() -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Model, QuerySet
 from django.test import Client
 from django.urls import reverse
 
@@ -244,3 +247,58 @@ def test_pool_changes_are_in_the_audit_log_with_who_and_when(
     )
     audit = client.get("/admin/admin/logentry/").content.decode()
     assert "draft_customer_reply" in audit and "llama3.3-70b-instruct" in audit
+
+
+def test_adding_an_api_key_shows_it_once_on_the_page_and_never_in_a_cookie_or_message(
+    client: Client, staff_user: User
+) -> None:
+    from django.contrib.messages import get_messages
+
+    from triage.models import ApiKey
+
+    client.force_login(staff_user)
+    response = client.post("/admin/triage/apikey/add/", {"name": "zendesk", "scopes": ["tickets", "routers"]})
+    assert response.status_code == 200
+    page = response.content.decode()
+    raw = page.split('id="issued-api-key"')[1].split('value="')[1].split('"')[0]
+    key = ApiKey.objects.get(name="zendesk")
+    assert raw.startswith("trk_") and key.matches(raw) and key.scopes == ["tickets", "routers"]
+    assert "won't be shown again" in page
+    assert "no-store" in response["Cache-Control"]
+    # not in any cookie (the messages cookie is signed, not encrypted), nor queued as a message
+    assert all(raw not in morsel.value for morsel in response.cookies.values())
+    assert all(raw not in str(message) for message in get_messages(response.wsgi_request))
+    assert raw not in client.cookies.output()
+    later = client.get("/admin/triage/apikey/").content.decode()
+    assert raw not in later and raw not in client.get(_url(ApiKey, "change", key.pk)).content.decode()
+    assert _log_entries(key).filter(action_flag=1).exists()  # the addition is in the audit log
+
+
+def test_revoking_api_keys_in_the_admin_writes_an_audit_log_entry_per_key(
+    client: Client, staff_user: User
+) -> None:
+    from triage.models import ApiKey
+
+    client.force_login(staff_user)
+    first, _ = ApiKey.issue(name="helpdesk")
+    second, _ = ApiKey.issue(name="crm")
+    already, _ = ApiKey.issue(name="old")
+    already.revoke()
+    response = client.post(
+        "/admin/triage/apikey/",
+        {"action": "revoke_keys", "_selected_action": [first.pk, second.pk, already.pk]},
+        follow=True,
+    )
+    assert "Revoked 2 keys." in response.content.decode()
+    for key in (first, second):
+        key.refresh_from_db()
+        assert key.revoked_at is not None
+        entry = _log_entries(key).get(action_flag=2)
+        assert entry.user == staff_user and "Revoked" in entry.get_change_message()
+    assert not _log_entries(already).exists()  # revoked before: nothing changed, nothing logged
+    audit = client.get("/admin/admin/logentry/").content.decode()
+    assert "helpdesk" in audit and "crm" in audit
+
+
+def _log_entries(obj: Model) -> QuerySet[LogEntry]:
+    return LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))

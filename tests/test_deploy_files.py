@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,3 +78,97 @@ def test_long_running_services_come_back_after_they_exit() -> None:
     for name in ("postgres", "redis", "web", "worker", "beat"):
         assert SERVICES[name]["restart"] == "unless-stopped", name
     assert "restart" not in SERVICES["migrate"]  # one-shot: it must finish, not loop
+
+
+# --- gunicorn: one configuration, read the way gunicorn reads it ------------------------------
+GUNICORN_ENV = ("GUNICORN_CMD_ARGS", "GUNICORN_BIND", "GUNICORN_WORKERS", "WEB_CONCURRENCY")
+
+
+def _gunicorn_config(argv: list[str], monkeypatch: pytest.MonkeyPatch, **env: str) -> Any:
+    """gunicorn's own reading of a command line: its config file, the environment, then flags."""
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    for name in (*GUNICORN_ENV, "GUNICORN_THREADS", "GUNICORN_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(ROOT)
+    assert argv[0] == "gunicorn"
+    monkeypatch.setattr(sys, "argv", argv)
+    return WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").cfg
+
+
+def _dockerfile_cmd() -> list[str]:
+    line = next(ln for ln in (ROOT / "Dockerfile").read_text().splitlines() if ln.startswith("CMD "))
+    return json.loads(line.removeprefix("CMD "))
+
+
+@pytest.mark.parametrize("source", ["Dockerfile", "docker-compose.yml"])
+def test_gunicorn_runs_threads_with_a_timeout_above_the_sync_triage_deadline(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default sync worker and its 30 s timeout killed a /triage waiting 35 s on a model
+    ("WORKER TIMEOUT", an HTML 500); the sync path answers 504 itself after 150 s."""
+    argv = _dockerfile_cmd() if source == "Dockerfile" else SERVICES["web"]["command"]
+    cfg = _gunicorn_config(argv, monkeypatch)
+    assert cfg.worker_class_str == "gthread"
+    assert cfg.threads >= 4
+    assert cfg.timeout > 150
+    assert cfg.workers >= 2
+    assert cfg.bind == ["0.0.0.0:8000"]
+    # one place: the command names the config file and overrides none of it
+    assert argv[argv.index("-c") + 1] == "triage_site/gunicorn.conf.py"
+    assert not {"--workers", "-w", "--timeout", "-t", "--threads", "-k", "--worker-class"} & set(argv)
+
+
+def test_the_gunicorn_config_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = SERVICES["web"]["command"]
+    # compose passes the variables a user left unset as empty strings: the defaults hold
+    assert {k: v for k, v in SERVICES["web"]["environment"].items() if k.startswith("GUNICORN_")} == {
+        "GUNICORN_WORKERS": "${GUNICORN_WORKERS:-}",
+        "GUNICORN_THREADS": "${GUNICORN_THREADS:-}",
+        "GUNICORN_TIMEOUT": "${GUNICORN_TIMEOUT:-}",
+    }
+    cfg = _gunicorn_config(argv, monkeypatch, GUNICORN_WORKERS="", GUNICORN_THREADS="", GUNICORN_TIMEOUT="")
+    assert (cfg.workers, cfg.threads, cfg.timeout) == (3, 8, 180)
+    cfg = _gunicorn_config(
+        argv, monkeypatch, GUNICORN_WORKERS="5", GUNICORN_THREADS="16", GUNICORN_TIMEOUT="400"
+    )
+    assert (cfg.workers, cfg.threads, cfg.timeout) == (5, 16, 400)
+
+
+# --- secure by default -------------------------------------------------------------------------
+def _interpolate(value: str, shell: dict[str, str]) -> str:
+    """Compose's ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?error}`` against a user's shell."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3) or ""
+        if shell.get(name):
+            return shell[name]
+        if op == ":?":
+            raise AssertionError(f"compose would refuse to start without {name}: {arg}")
+        return arg if op == ":-" else ""
+
+    return re.sub(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}", one, value)
+
+
+def test_the_web_port_is_published_on_this_machine_only_by_default() -> None:
+    (published,) = SERVICES["web"]["ports"]
+    assert _interpolate(published, {}) == "127.0.0.1:8000:8000"
+    assert _interpolate(published, {"TRIAGE_BIND_ADDRESS": "0.0.0.0"}) == "0.0.0.0:8000:8000"
+
+
+def test_deploy_checks_pass_with_the_environment_compose_gives_the_web_service(tmp_path: Path) -> None:
+    """A user who sets only SECRET_KEY (as the README's command does) gets HTTPS on: secure cookies,
+    HSTS and the redirect (W004/W008/W012/W016 with the old HTTPS=false default)."""
+    shell = {"SECRET_KEY": secrets.token_urlsafe(50)}
+    env = {name: _interpolate(str(value), shell) for name, value in SERVICES["web"]["environment"].items()}
+    assert env["HTTPS"] == "true"
+    # as in the image: no DEBUG, the data volume (here a temporary folder) and nothing else of ours
+    env.update({"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TRIAGE_DATA_DIR": str(tmp_path)})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

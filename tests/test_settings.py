@@ -136,3 +136,23 @@ def test_a_time_limit_a_run_could_outlast_the_brokers_redelivery_is_refused(
     assert result.returncode != 0
     assert "TRIAGE_TASK_SOFT_TIME_LIMIT must be between 1 and 2639 seconds" in result.stderr
     assert _probe({"DEBUG": "1", "TRIAGE_TASK_SOFT_TIME_LIMIT": "2639"}, tmp_path)["debug"] is True
+
+
+def test_an_open_triage_contract_refuses_to_start_in_production_unless_confirmed(tmp_path: Path) -> None:
+    """TRIAGE_COMPAT_OPEN lets anyone spend model money through /triage: with DEBUG off it takes
+    a second, explicit TRIAGE_COMPAT_OPEN_IN_PRODUCTION=1."""
+    production = {"SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "triage.example.com"}
+    refused = _settings_with(
+        {**production, "TRIAGE_COMPAT_OPEN": "1", "TRIAGE_COMPAT_OPEN_IN_PRODUCTION": "0"}, tmp_path
+    )
+    assert refused.returncode != 0
+    assert "ImproperlyConfigured" in refused.stderr and "TRIAGE_COMPAT_OPEN_IN_PRODUCTION=1" in refused.stderr
+    confirmed = {**production, "TRIAGE_COMPAT_OPEN": "1", "TRIAGE_COMPAT_OPEN_IN_PRODUCTION": "1"}
+    assert _probe(confirmed, tmp_path)["debug"] is False
+    assert _probe({"DEBUG": "1", "TRIAGE_COMPAT_OPEN": "1"}, tmp_path)["debug"] is True  # make run
+    assert _probe({**production, "TRIAGE_COMPAT_OPEN": "0"}, tmp_path)["debug"] is False  # closed
+
+
+def test_a_negative_trusted_proxy_count_is_refused(tmp_path: Path) -> None:
+    result = _settings_with({"DEBUG": "1", "TRUSTED_PROXY_COUNT": "-1"}, tmp_path)
+    assert result.returncode != 0 and "TRUSTED_PROXY_COUNT must be 0 or more" in result.stderr

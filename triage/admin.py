@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from triage.models import (
     MAX_POOL_SIZE,
@@ -28,6 +30,7 @@ from triage.models import (
     Ticket,
     TriageStep,
 )
+from triage.models.apikeys import DEFAULT_SCOPES, SCOPE_CHOICES
 
 # importing the routing package also connects the signals that publish admin edits to every process
 from triage.routing.breaker_admin import breaker_summary, provider_in_process
@@ -290,35 +293,70 @@ class ModelCallAdmin(admin.ModelAdmin):
 
 
 class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=SCOPE_CHOICES,
+        initial=list(DEFAULT_SCOPES),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the key may call. Give a key only what its program needs.",
+    )
+
     class Meta:
         model = ApiKey
-        fields = ["name", "rate_limit_per_minute"]
+        fields = ["name", "scopes", "rate_limit_per_minute"]
+
+
+ISSUED_KEY_ATTR = "_triage_issued_api_key"
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    """Keys are issued here or by ``manage.py create_api_key``; the raw key is shown once."""
+    """Keys are issued here or by ``manage.py create_api_key``. The raw key is shown once, on the
+    page answering the add form (never through messages, which travel in a cookie)."""
 
     form = ApiKeyForm
-    list_display = ["name", "lookup", "rate_limit_per_minute", "created_at", "revoked_at"]
+    list_display = ["name", "lookup", "scope_list", "rate_limit_per_minute", "created_at", "revoked_at"]
     list_filter = ["revoked_at"]
     readonly_fields = ["lookup", "created_at", "revoked_at"]
     actions = ["revoke_keys"]
+
+    @admin.display(description="scopes")
+    def scope_list(self, key: ApiKey) -> str:
+        return ", ".join(key.scopes or [])
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
-        issued, raw = ApiKey.issue(name=obj.name, rate_limit_per_minute=obj.rate_limit_per_minute)
-        obj.pk, obj.lookup, obj.hashed_key = issued.pk, issued.lookup, issued.hashed_key
-        self.message_user(
-            request, f"New API key for {obj.name} (copy it now; it is never shown again): {raw}"
+        issued, raw = ApiKey.issue(
+            name=obj.name, rate_limit_per_minute=obj.rate_limit_per_minute, scopes=obj.scopes
         )
+        obj.pk, obj.lookup, obj.hashed_key = issued.pk, issued.lookup, issued.hashed_key
+        obj.created_at = issued.created_at
+        setattr(request, ISSUED_KEY_ATTR, raw)  # for response_add, in this request only
+
+    def response_add(self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None) -> Any:
+        raw = getattr(request, ISSUED_KEY_ATTR, None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"New API key for {obj.name}",
+            "key": obj,
+            "raw_key": raw,
+        }
+        response = TemplateResponse(request, "admin/triage/apikey/issued.html", context)
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description="Revoke selected keys")
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        revoked = 0
         for key in queryset.filter(revoked_at__isnull=True):
             key.revoke()
+            self.log_change(request, key, "Revoked the key.")
+            revoked += 1
+        self.message_user(request, f"Revoked {revoked} key{'s' if revoked != 1 else ''}.")
 
 
 @admin.register(LogEntry)

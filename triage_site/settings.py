@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # serves Swagger UI's files itself (no CDN, which the CSP would block): /api/docs
     "csp",
     "axes",
     "triage.apps.TriageConfig",
@@ -50,6 +51,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # programs get the JSON error shape for any error; then one input policy for every request
+    "triage_site.middleware.MachineErrorMiddleware",
+    "triage_site.middleware.InputPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -192,9 +196,39 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"  # counts in the shared cache, no extra tables
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: none, the header is ignored).
+# The client's address is then the N-th from the right; lockouts, per-address rate limits and the
+# /metrics loopback check all use it (triage/ops/client_ip.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more (the reverse proxies in front).")
+AXES_CLIENT_IP_CALLABLE = "triage.ops.client_ip.client_ip"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# --- Email: only password reset links are sent --------------------------------------------------
+# EMAIL_URL sets it up (smtp+tls://user:password@smtp.example.com:587, consolemail:// prints the
+# messages), or Django's own EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS / EMAIL_USE_SSL, EMAIL_BACKEND variables. With none of them there is no mail server:
+# the password reset pages answer 404 and the login page links to none (each request would end in an
+# SMTP error). PASSWORD_RESET_ENABLED=0 turns them off with mail set up.
+EMAIL_URL = env.str("EMAIL_URL", default="")
+_email = env.email_url_config(EMAIL_URL) if EMAIL_URL else {}
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND", default=_email.get("EMAIL_BACKEND") or "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default=_email.get("EMAIL_HOST") or "")
+EMAIL_PORT = env.int("EMAIL_PORT", default=_email.get("EMAIL_PORT") or 25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default=_email.get("EMAIL_HOST_USER") or "")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default=_email.get("EMAIL_HOST_PASSWORD") or "")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=bool(_email.get("EMAIL_USE_TLS")))
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=bool(_email.get("EMAIL_USE_SSL")))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+EMAIL_CONFIGURED = bool(EMAIL_HOST) or EMAIL_BACKEND != "django.core.mail.backends.smtp.EmailBackend"
+PASSWORD_RESET_ENABLED = env.bool("PASSWORD_RESET_ENABLED", default=EMAIL_CONFIGURED)
+# Reset requests an hour from one client address, and for one email address (beyond: no email).
+PASSWORD_RESET_RATE_LIMIT = env.int("PASSWORD_RESET_RATE_LIMIT", default=5)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -274,9 +308,34 @@ LOGGING = {
 # Name of the router tickets use when a request names none.
 TRIAGE_DEFAULT_ROUTER = env.str("TRIAGE_DEFAULT_ROUTER", default="triage-router")
 # The triage article's client sends no API key: 1 opens /triage and /triage/batch without one.
+# Each client address may then make TRIAGE_COMPAT_OPEN_RATE_LIMIT requests a minute there. Anyone
+# who can reach the app could spend model money through them, so with DEBUG off it also takes
+# TRIAGE_COMPAT_OPEN_IN_PRODUCTION=1 (a deliberate choice, e.g. behind a private network).
 TRIAGE_COMPAT_OPEN = env.bool("TRIAGE_COMPAT_OPEN", default=False)
+TRIAGE_COMPAT_OPEN_IN_PRODUCTION = env.bool("TRIAGE_COMPAT_OPEN_IN_PRODUCTION", default=False)
+TRIAGE_COMPAT_OPEN_RATE_LIMIT = env.int("TRIAGE_COMPAT_OPEN_RATE_LIMIT", default=30)
+if TRIAGE_COMPAT_OPEN and not DEBUG and not TRIAGE_COMPAT_OPEN_IN_PRODUCTION:
+    raise ImproperlyConfigured(
+        "TRIAGE_COMPAT_OPEN=1 opens /triage and /triage/batch to anyone without an API key. With DEBUG "
+        "off, also set TRIAGE_COMPAT_OPEN_IN_PRODUCTION=1 to confirm, or give the client an API key."
+    )
+# The only environment variables a provider may name as its API key. An admin edits providers'
+# base URLs, so a provider naming any variable (DATABASE_URL, SECRET_KEY) would send its value as a
+# Bearer token to a URL of the admin's choosing: only these are ever read (others are a form error).
+TRIAGE_PROVIDER_KEY_ENVS = env.list(
+    "TRIAGE_PROVIDER_KEY_ENVS", default=["DO_MODEL_ACCESS_KEY", "OPENAI_API_KEY"]
+)
+# /triage and /triage/batch answer 504 (in the error shape) when triage takes longer than this;
+# the tickets keep going. gunicorn's timeout (triage_site/gunicorn.conf.py) must stay above it.
+TRIAGE_SYNC_DEADLINE_SECONDS = env.float("TRIAGE_SYNC_DEADLINE_SECONDS", default=150.0)
 # Requests per minute per API key (a key may override it).
 TRIAGE_API_RATE_LIMIT = env.int("TRIAGE_API_RATE_LIMIT", default=600)
+# /v1/chat/completions bounds: max_tokens (or max_completion_tokens) may not exceed this nor the
+# target's context window (a router: its largest model's); at most this many messages, and this
+# many characters of message content in all.
+TRIAGE_V1_MAX_TOKENS = env.int("TRIAGE_V1_MAX_TOKENS", default=16384)
+TRIAGE_V1_MAX_MESSAGES = env.int("TRIAGE_V1_MAX_MESSAGES", default=100)
+TRIAGE_V1_MAX_CHARS = env.int("TRIAGE_V1_MAX_CHARS", default=256 * 1024)
 # Bearer token for /metrics; without one, /metrics answers loopback requests only.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # A run owns its ticket under a lease it renews every third of this while its model calls are in

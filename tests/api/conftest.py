@@ -17,12 +17,15 @@ from tests.support.fixtures import (  # noqa: F401 - fixtures
     test_local_model,
 )
 
+ALL_SCOPES = ["tickets", "routers", "models"]
+
 
 @pytest.fixture
 def api_key(db: None) -> str:
+    """A key with every scope (tickets, routers, models): the API tests exercise all of it."""
     from triage.models import ApiKey
 
-    _, raw = ApiKey.issue(name="tests")
+    _, raw = ApiKey.issue(name="tests", scopes=ALL_SCOPES)
     return raw
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -34,12 +35,18 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
 def auth_header(db: None) -> dict[str, str]:
     from triage.models import ApiKey
 
-    _, raw = ApiKey.issue(name="schemathesis", rate_limit_per_minute=100_000)
+    _, raw = ApiKey.issue(
+        name="schemathesis", rate_limit_per_minute=100_000, scopes=["tickets", "routers", "models"]
+    )
     return {"Authorization": f"Bearer {raw}"}
 
 
 @schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 @pytest.mark.django_db(transaction=True)
 def test_api_never_errors_and_matches_its_schema(
     case: Any, auth_header: dict[str, str], presets: None

@@ -37,6 +37,27 @@ def test_same_idempotency_key_and_payload_returns_the_first_ticket(api: Client, 
     assert Ticket.objects.count() == 1
 
 
+def test_idempotency_keys_are_scoped_per_api_key(api: Client, presets: None) -> None:
+    """Another client reusing an Idempotency-Key gets its own ticket, never the first client's."""
+    from triage.models import ApiKey
+
+    _, other_raw = ApiKey.issue(name="other client")
+    other = Client(HTTP_AUTHORIZATION=f"Bearer {other_raw}")
+    mine = post_json(api, "/api/tickets", GOOD, **{"Idempotency-Key": "shared-1"})
+    theirs = post_json(other, "/api/tickets", GOOD, **{"Idempotency-Key": "shared-1"})
+    assert mine.status_code == 202 and theirs.status_code == 202
+    assert mine.json()["id"] != theirs.json()["id"]
+    again = post_json(api, "/api/tickets", GOOD, **{"Idempotency-Key": "shared-1"})
+    assert again.status_code == 200 and again.json()["id"] == mine.json()["id"]
+    their_again = post_json(other, "/api/tickets", GOOD, **{"Idempotency-Key": "shared-1"})
+    assert their_again.status_code == 200 and their_again.json()["id"] == theirs.json()["id"]
+    # each key keeps its own rules: another payload under its idempotency key is still a 409
+    different = post_json(other, "/api/tickets", {**GOOD, "body": "other"}, **{"Idempotency-Key": "shared-1"})
+    assert different.status_code == 409
+    assert Ticket.objects.count() == 2
+    assert {t.api_key.name for t in Ticket.objects.select_related("api_key")} == {"tests", "other client"}
+
+
 def test_same_idempotency_key_with_another_payload_is_a_409(api: Client, presets: None) -> None:
     post_json(api, "/api/tickets", GOOD, **{"Idempotency-Key": "abc-2"})
     response = post_json(api, "/api/tickets", {**GOOD, "body": "different"}, **{"Idempotency-Key": "abc-2"})
@@ -229,7 +250,8 @@ def test_router_stats_after_triage(api: Client, stub_triage_router: Any, stub_op
     assert api.get("/api/routers/nope/stats").status_code == 404
 
 
-def test_openapi_and_docs_are_served(client: Client) -> None:
+def test_openapi_and_docs_are_served(client: Client, agent_user: Any) -> None:
+    client.force_login(agent_user)  # tests run with DEBUG off, where the docs are for agents (test_docs.py)
     schema = client.get("/api/openapi.json").json()
     assert "/api/tickets" in schema["paths"]
     assert client.get("/api/docs").status_code == 200

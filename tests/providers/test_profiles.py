@@ -130,7 +130,7 @@ def test_the_seven_sample_tickets_classified_by_nano_as_a_reasoning_model_first_
     from tests.api.conftest import post_json
     from triage.models import ApiKey
 
-    _, raw = ApiKey.issue(name="tests")
+    _, raw = ApiKey.issue(name="tests", scopes=["tickets"])
     api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
     ids = []
     for sample in SAMPLE_TICKETS:
@@ -374,7 +374,7 @@ def test_v1_reports_a_reasoning_models_reasoning_tokens_through_the_sdk(
 
     from triage.models import ApiKey
 
-    _, raw = ApiKey.issue(name="tests")
+    _, raw = ApiKey.issue(name="tests", scopes=["routers"])
     sdk = openai.OpenAI(base_url=f"{live_server.url}/v1", api_key=raw, max_retries=0)
     request = {
         "model": "router:support-bot-router",

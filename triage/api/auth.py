@@ -1,4 +1,5 @@
-"""Bearer API keys with a per-key rate limit (fixed one-minute windows in the shared cache).
+"""Bearer API keys with scopes and a per-key rate limit (fixed one-minute windows in the shared
+cache; keyless requests to the opened /triage are counted per client address the same way).
 
 An active key is found by its indexed prefix and kept in the shared cache (Redis in production),
 so a request costs one cache read instead of a database query; saving or deleting a key (revoking
@@ -19,7 +20,8 @@ from ninja.security import HttpBearer
 
 from triage.api.errors import ApiError
 from triage.models import ApiKey
-from triage.models.apikeys import KEY_PREFIX
+from triage.models.apikeys import KEY_PREFIX, SCOPE_TICKETS
+from triage.ops.client_ip import client_ip
 
 WINDOW_SECONDS = 60
 KEY_CACHE_SECONDS = 300  # a key revoked behind the ORM's back (plain SQL) still works this long
@@ -52,12 +54,12 @@ def api_key_lookup(raw_key: str) -> ApiKey | None:
     return key if key.matches(raw_key) else None
 
 
-def rate_limit_check(key: ApiKey) -> None:
-    """Count this request in the key's current window; raise a 429 when over its limit."""
-    limit = key.rate_limit_per_minute or settings.TRIAGE_API_RATE_LIMIT
+def rate_limit_count(bucket: str, limit: int, *, who: str) -> None:
+    """Count one request against ``bucket`` (an API key, a client address...) in its current
+    one-minute window; raise a 429 naming ``who`` when it is over ``limit``."""
     now = time.time()
     window = int(now // WINDOW_SECONDS)
-    counter = f"ratelimit:{key.pk}:{window}"
+    counter = f"ratelimit:{bucket}:{window}"
     try:
         used = cache.incr(counter)  # on Redis one round trip (django-redis runs it as a script)
     except ValueError:  # the window's first request (or another request is creating it)
@@ -68,24 +70,60 @@ def rate_limit_check(key: ApiKey) -> None:
         retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now) + 1)
         raise ApiError(
             429,
-            f"Rate limit of {limit} requests per minute exceeded for this API key.",
+            f"Rate limit of {limit} requests per minute exceeded for {who}.",
             code="rate_limit_exceeded",
             headers={"Retry-After": str(retry_after)},
         )
 
 
+def rate_limit_check(key: ApiKey) -> None:
+    """Count this request in the key's current window; raise a 429 when over its limit."""
+    limit = key.rate_limit_per_minute or settings.TRIAGE_API_RATE_LIMIT
+    rate_limit_count(f"key:{key.pk}", limit, who="this API key")
+
+
+def rate_limit_check_address(request: HttpRequest, limit: int) -> None:
+    """Count a keyless request against its client's address (``client_ip``: proxies honoured)."""
+    rate_limit_count(f"ip:{client_ip(request) or 'unknown'}", limit, who="this client address")
+
+
+def scope_check(key: ApiKey, scope: str) -> None:
+    """403 in the error shape when the key may not call what needs ``scope``."""
+    if not key.has_scope(scope):
+        raise ApiError(
+            403,
+            f"This API key does not have the {scope!r} scope, which this request needs "
+            f"(the key's scopes: {', '.join(key.scopes or []) or 'none'}).",
+            code="insufficient_scope",
+        )
+
+
 class ApiKeyAuth(HttpBearer):
+    """A bearer key that holds ``scope``: 401 without a valid key, 403 when it lacks the scope."""
+
+    def __init__(self, scope: str | None = None) -> None:
+        super().__init__()
+        self.scope = scope
+
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
         key = api_key_lookup(token)
         if key is not None:
             rate_limit_check(key)
+            if self.scope is not None:
+                scope_check(key, self.scope)
         return key
 
 
 class CompatAuth(ApiKeyAuth):
-    """The article's client sends no key: ``TRIAGE_COMPAT_OPEN=1`` opens /triage without one."""
+    """The article's client sends no key: ``TRIAGE_COMPAT_OPEN=1`` opens /triage without one,
+    each client address limited to ``TRIAGE_COMPAT_OPEN_RATE_LIMIT`` requests a minute. Otherwise
+    a key with the ``tickets`` scope."""
+
+    def __init__(self) -> None:
+        super().__init__(SCOPE_TICKETS)
 
     def __call__(self, request: HttpRequest) -> Any:
         if settings.TRIAGE_COMPAT_OPEN:
+            rate_limit_check_address(request, settings.TRIAGE_COMPAT_OPEN_RATE_LIMIT)
             return "open"
         return super().__call__(request)

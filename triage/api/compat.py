@@ -10,7 +10,7 @@ from pydantic import Field
 from triage.api.errors import ApiError
 from triage.api.schemas import ERRORS, ErrorOut, Tier
 from triage.api.tickets import check_body_size, raise_validation
-from triage.services.sync_triage import triage_now
+from triage.services.sync_triage import SyncDeadlineExceeded, triage_now
 
 router = Router(tags=["triage (article contract)"])
 MAX_BATCH = 25
@@ -65,11 +65,19 @@ def _triage(tickets: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return triage_now(tickets=tickets)
     except ValidationError as exc:
         raise raise_validation(exc) from None
+    except SyncDeadlineExceeded as exc:
+        ids = ", ".join(str(i) for i in exc.ticket_ids)
+        raise ApiError(
+            504,
+            f"Triage did not finish within {exc.seconds:g} s. The tickets are stored and keep being "
+            f"triaged: GET /api/tickets/<id> for ids {ids}.",
+            code="triage_timeout",
+        ) from None
 
 
 @router.post(
     "/triage",
-    response={200: TriageOut, 502: ErrorOut, **ERRORS},
+    response={200: TriageOut, 502: ErrorOut, 504: ErrorOut, **ERRORS},
     summary="Triage one ticket and answer when done",
 )
 def triage_one(request: HttpRequest, payload: TriageIn) -> dict[str, Any]:
@@ -79,7 +87,11 @@ def triage_one(request: HttpRequest, payload: TriageIn) -> dict[str, Any]:
     return result
 
 
-@router.post("/triage/batch", response={200: BatchOut, **ERRORS}, summary="Triage 1-25 tickets concurrently")
+@router.post(
+    "/triage/batch",
+    response={200: BatchOut, 504: ErrorOut, **ERRORS},
+    summary="Triage 1-25 tickets concurrently",
+)
 def triage_batch(request: HttpRequest, payload: list[TriageIn]) -> dict[str, Any]:
     if not 1 <= len(payload) <= MAX_BATCH:
         raise ApiError(

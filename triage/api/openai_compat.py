@@ -13,21 +13,24 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from triage.api.auth import api_key_lookup, rate_limit_check
+from triage.api.auth import api_key_lookup, rate_limit_check, scope_check
 from triage.api.errors import ApiError, error_response
-from triage.models import LLMModel, Router
+from triage.models import ApiKey, LLMModel, Router
+from triage.models.apikeys import SCOPE_MODELS, SCOPE_ROUTERS
 from triage.routing import RouteResult, RoutingError, UnknownRouter, UnknownTask, route, route_stream
+from triage.routing.config import snapshot_fresh
 from triage.routing.service import MODEL_PREFIX
 
 ROLES = {"system", "user", "assistant", "developer", "tool"}
 ROUTER_PREFIX = "router:"
 
 
-def _authenticate(request: HttpRequest) -> None:
+def _authenticate(request: HttpRequest) -> ApiKey:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     key = api_key_lookup(token.strip()) if scheme.lower() == "bearer" else None
@@ -36,12 +39,19 @@ def _authenticate(request: HttpRequest) -> None:
             401, "Missing or invalid API key: send 'Authorization: Bearer <key>'.", code="invalid_api_key"
         )
     rate_limit_check(key)
+    return key
+
+
+def _scope_for(model: str) -> str:
+    """The scope a request needs, from the model's spelling alone (before looking anything up, so
+    a key without the scope learns nothing about which routers or models exist)."""
+    return SCOPE_ROUTERS if model.startswith(ROUTER_PREFIX) else SCOPE_MODELS
 
 
 def _parse(request: HttpRequest) -> dict[str, Any]:
     try:
         body = json.loads(request.body or b"")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "The request body is not valid JSON.", code="invalid_json") from None
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
@@ -54,11 +64,12 @@ def _parse(request: HttpRequest) -> dict[str, Any]:
     task = body.get("task")
     if task is not None and not isinstance(task, str):
         raise ApiError(400, "task: must be a string naming one of the router's tasks.", param="task")
-    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+    max_tokens_param = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
+    max_tokens = body.get(max_tokens_param)
     if max_tokens is not None and (
         not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1
     ):
-        raise ApiError(400, "max_tokens: must be a positive integer.", param="max_tokens")
+        raise ApiError(400, f"{max_tokens_param}: must be a positive integer.", param=max_tokens_param)
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise ApiError(400, "stream: must be true or false.", param="stream")
@@ -67,6 +78,7 @@ def _parse(request: HttpRequest) -> dict[str, Any]:
         "messages": _messages(body.get("messages")),
         "task": task,
         "max_tokens": max_tokens,
+        "max_tokens_param": max_tokens_param,
         "stream": stream,
     }
 
@@ -74,7 +86,15 @@ def _parse(request: HttpRequest) -> dict[str, Any]:
 def _messages(raw: Any) -> list[dict[str, str]]:
     if not isinstance(raw, list) or not raw:
         raise ApiError(400, "messages: give a non-empty list of {role, content}.", param="messages")
+    if len(raw) > settings.TRIAGE_V1_MAX_MESSAGES:
+        raise ApiError(
+            400,
+            f"messages: {len(raw)} messages, over the limit of {settings.TRIAGE_V1_MAX_MESSAGES}.",
+            param="messages",
+            code="too_many_messages",
+        )
     messages = []
+    characters = 0
     for index, message in enumerate(raw):
         where = f"messages[{index}]"
         if not isinstance(message, dict):
@@ -86,8 +106,54 @@ def _messages(raw: Any) -> list[dict[str, str]]:
             )
         if not isinstance(content, str):
             raise ApiError(400, f"{where}.content: must be a string.", param=f"{where}.content")
+        characters += len(content)
+        if characters > settings.TRIAGE_V1_MAX_CHARS:
+            raise ApiError(
+                400,
+                f"messages: over {settings.TRIAGE_V1_MAX_CHARS} characters of content in all.",
+                param="messages",
+                code="messages_too_large",
+            )
         messages.append({"role": str(role), "content": content})
     return messages
+
+
+def _max_tokens_allowed(target: Router | str) -> tuple[int, str]:
+    """The largest answer budget a request to ``target`` may ask for, and why: the target's context
+    window (a direct model's own; a router's largest among its pools and fallbacks, since a budget
+    over that fits none of its models), capped by TRIAGE_V1_MAX_TOKENS (cost and time per request)."""
+    cap = settings.TRIAGE_V1_MAX_TOKENS
+    snapshot = snapshot_fresh()
+    if isinstance(target, str) and target.startswith(MODEL_PREFIX):
+        slug = target.removeprefix(MODEL_PREFIX)
+        windows = [m.context_window for m in snapshot.catalog if m.slug == slug]
+        label = f"{slug}'s context window"
+    else:
+        name = target.name if isinstance(target, Router) else target
+        spec = snapshot.routers_by_name.get(name)
+        ids = spec.model_ids if spec is not None else ()
+        models = [snapshot.models_by_id[i] for i in ids if i in snapshot.models_by_id]
+        windows = [m.context_window for m in models if m.usable]
+        label = f"the largest context window of router {name}'s models"
+    window = max(windows, default=0)
+    if window and window < cap:
+        return window, label
+    return cap, "this server's limit (TRIAGE_V1_MAX_TOKENS)"
+
+
+def _check_max_tokens(target: Router | str, params: dict[str, Any]) -> None:
+    requested = params["max_tokens"]
+    if requested is None:
+        return
+    allowed, why = _max_tokens_allowed(target)
+    if requested > allowed:
+        name = params["max_tokens_param"]
+        raise ApiError(
+            400,
+            f"{name}: {requested} is over {allowed}, {why}.",
+            param=name,
+            code="max_tokens_too_large",
+        )
 
 
 def _router_for(model: str) -> Router | str:
@@ -95,8 +161,9 @@ def _router_for(model: str) -> Router | str:
     then the local last resort, with the same breaker and accounting)."""
     if model.startswith(ROUTER_PREFIX):
         return model[len(ROUTER_PREFIX) :]
-    if LLMModel.objects.filter(slug=model, enabled=True, provider__enabled=True).exists():
-        return f"{MODEL_PREFIX}{model}"
+    slug = model.removeprefix(MODEL_PREFIX)
+    if LLMModel.objects.filter(slug=slug, enabled=True, provider__enabled=True).exists():
+        return f"{MODEL_PREFIX}{slug}"
     raise ApiError(404, f"model: no router or model named {model!r}.", param="model", code="model_not_found")
 
 
@@ -143,9 +210,11 @@ def _routing_failure(exc: Exception) -> ApiError:
 @require_POST
 def chat_completions(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     try:
-        _authenticate(request)
+        key = _authenticate(request)
         params = _parse(request)
+        scope_check(key, _scope_for(params["model"]))
         router = _router_for(params["model"])
+        _check_max_tokens(router, params)
         affinity = request.headers.get("X-Model-Affinity") or None
         if params["stream"]:
             return _stream_response(router, params, affinity)
@@ -229,18 +298,27 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
 @require_GET
 def list_models(request: HttpRequest) -> HttpResponse:
     try:
-        _authenticate(request)
+        key = _authenticate(request)
+        if not (key.has_scope(SCOPE_ROUTERS) or key.has_scope(SCOPE_MODELS)):
+            raise ApiError(
+                403,
+                "This API key has neither the 'routers' nor the 'models' scope that /v1 needs.",
+                code="insufficient_scope",
+            )
     except ApiError as exc:
         return error_response(exc.status, exc.message, code=exc.code, headers=exc.headers)
     created = int(time.time())
-    data = [
-        {"id": f"{ROUTER_PREFIX}{name}", "object": "model", "created": created, "owned_by": "router"}
-        for name in Router.objects.filter(enabled=True).values_list("name", flat=True)
-    ]
-    data += [
-        {"id": slug, "object": "model", "created": created, "owned_by": provider}
-        for slug, provider in LLMModel.objects.filter(enabled=True, provider__enabled=True).values_list(
-            "slug", "provider__name"
-        )
-    ]
+    data = []  # what this key may call: routers with the routers scope, models with the models scope
+    if key.has_scope(SCOPE_ROUTERS):
+        data += [
+            {"id": f"{ROUTER_PREFIX}{name}", "object": "model", "created": created, "owned_by": "router"}
+            for name in Router.objects.filter(enabled=True).values_list("name", flat=True)
+        ]
+    if key.has_scope(SCOPE_MODELS):
+        data += [
+            {"id": slug, "object": "model", "created": created, "owned_by": provider}
+            for slug, provider in LLMModel.objects.filter(enabled=True, provider__enabled=True).values_list(
+                "slug", "provider__name"
+            )
+        ]
     return JsonResponse({"object": "list", "data": data})

@@ -22,10 +22,9 @@ from triage.api.schemas import (
     TicketIn,
     TicketOut,
     TicketSummaryOut,
-    without_nul,
 )
+from triage.models import ApiKey, Ticket, TriageStep
 from triage.models import Router as RouterModel
-from triage.models import Ticket, TriageStep
 from triage.models.tickets import MAX_BODY
 from triage.pipeline.subtasks import subtask_label, subtask_names
 from triage.pipeline.triage import TicketBusy, ticket_retriage
@@ -88,14 +87,19 @@ def submit_ticket(
     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key", max_length=255),
 ) -> Status[dict[str, object]]:
     fields = ticket_fields(payload)
+    api_key = request.auth if isinstance(request.auth, ApiKey) else None  # type: ignore[attr-defined]
     try:
-        if idempotency_key:
+        if idempotency_key and api_key is not None:
             fingerprint = hashlib.sha256(json.dumps(payload.dict(), sort_keys=True).encode()).hexdigest()
             ticket, created = ticket_submit_idempotent(
-                idempotency_key=idempotency_key, idempotency_fingerprint=fingerprint, channel="api", **fields
+                api_key=api_key,
+                idempotency_key=idempotency_key,
+                idempotency_fingerprint=fingerprint,
+                channel="api",
+                **fields,
             )
         else:
-            ticket, created = ticket_submit(channel="api", **fields), True  # type: ignore[arg-type]
+            ticket, created = ticket_submit(channel="api", api_key=api_key, **fields), True  # type: ignore[arg-type]
     except IdempotencyConflict:
         raise ApiError(
             409,
@@ -198,11 +202,6 @@ class TicketFilters(Schema):
     @classmethod
     def _sane_dates(cls, value: datetime | None) -> datetime | None:
         return clamp_datetime(value)
-
-    @field_validator("category", "q")
-    @classmethod
-    def _no_nul(cls, value: str | None) -> str | None:
-        return without_nul(value) if value is not None else None
 
 
 class Pagination(LimitOffsetPagination):

@@ -10,6 +10,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -78,14 +79,27 @@ class Provider(models.Model):
         return self.name
 
     def key_is_set(self) -> bool:
-        """True when the provider can authenticate: keyless, or its variable is non-empty."""
+        """True when the provider can authenticate: keyless, or its (allowed) variable is non-empty."""
         if not self.api_key_env:
             return True
-        return bool(os.environ.get(self.api_key_env))
+        return key_env_allowed(self.api_key_env) and bool(os.environ.get(self.api_key_env))
 
     def clean(self) -> None:
         if self.kind == self.Kind.OPENAI_COMPATIBLE and not self.base_url:
             raise ValidationError({"base_url": "An OpenAI-compatible provider needs a base URL."})
+        if self.api_key_env and not key_env_allowed(self.api_key_env):
+            allowed = ", ".join(settings.TRIAGE_PROVIDER_KEY_ENVS) or "none"
+            raise ValidationError(
+                {
+                    "api_key_env": f"{self.api_key_env} is not an allowed key variable (allowed: {allowed}). "
+                    "The server's operator adds names to TRIAGE_PROVIDER_KEY_ENVS."
+                }
+            )
+
+
+def key_env_allowed(name: str) -> bool:
+    """Whether a provider may read this environment variable as its API key (TRIAGE_PROVIDER_KEY_ENVS)."""
+    return name in settings.TRIAGE_PROVIDER_KEY_ENVS
 
 
 class TokenLimitParameter(models.TextChoices):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.validators import MaxLengthValidator, MinLengthValidator
 from django.db import models
 
+from .apikeys import ApiKey
 from .routing import Router
 
 MAX_SUBJECT = 200
@@ -39,7 +40,12 @@ class Ticket(models.Model):
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.API)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     router = models.ForeignKey(Router, on_delete=models.PROTECT, related_name="tickets")
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    # The key that submitted the ticket through the API; an Idempotency-Key is unique per API key
+    # (constraint below), so one client can't read another's ticket by reusing its key.
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     idempotency_fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -63,6 +69,13 @@ class Ticket(models.Model):
             models.Index(fields=["status", "-created_at"], name="ticket_status_created"),
             models.Index(fields=["category", "-created_at"], name="ticket_category_created"),
             models.Index(fields=["urgency_score", "-created_at"], name="ticket_urgency_created"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_key", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="ticket_idempotency_key_per_api_key",
+            )
         ]
 
     def __str__(self) -> str:

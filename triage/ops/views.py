@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from triage.ops.client_ip import client_ip
 from triage.ops.health import readiness
 from triage.ops.metrics import metrics_text
 
@@ -36,6 +37,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
             return HttpResponse("metrics need the bearer token\n", status=401, content_type="text/plain")
-    elif request.META.get("REMOTE_ADDR") not in ("127.0.0.1", "::1"):
+    elif client_ip(request) not in ("127.0.0.1", "::1"):  # behind proxies: the client's, not theirs
         return HttpResponse("metrics are internal: set METRICS_TOKEN to scrape remotely\n", status=403)
     return HttpResponse(metrics_text(), content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -6,9 +6,10 @@ sweep re-enqueues them for a worker, so nothing is lost.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 from triage.models import Router, Ticket
@@ -19,14 +20,30 @@ from triage.services.tickets import ticket_submit
 BATCH_CONCURRENCY = 8
 
 
+class SyncDeadlineExceeded(Exception):
+    """The batch outlived ``TRIAGE_SYNC_DEADLINE_SECONDS``; its tickets are stored and still running."""
+
+    def __init__(self, ticket_ids: list[int], seconds: float) -> None:
+        self.ticket_ids, self.seconds = ticket_ids, seconds
+        super().__init__(f"triage took longer than {seconds:g} s")
+
+
 def triage_now(*, tickets: list[dict[str, Any]], router: Router | None = None) -> list[dict[str, Any]]:
-    """Store every ticket first (all or nothing), then triage them concurrently and return results."""
+    """Store every ticket first (all or nothing), then triage them concurrently and return results.
+
+    Raises :class:`SyncDeadlineExceeded` when they are not all settled within
+    ``TRIAGE_SYNC_DEADLINE_SECONDS``: the request answers then, while the tickets keep going (their
+    runs hold leases: if this process stops, the sweep hands them to a worker)."""
     stored = _store_all(tickets, router)
-    if len(stored) == 1:
-        triage_ticket(ticket_id=stored[0].pk)
-    else:
-        with ThreadPoolExecutor(max_workers=min(BATCH_CONCURRENCY, len(stored))) as pool:
-            list(pool.map(_triage_in_thread, [t.pk for t in stored]))
+    pool = ThreadPoolExecutor(max_workers=min(BATCH_CONCURRENCY, len(stored)))
+    futures = [pool.submit(_triage_in_thread, ticket.pk) for ticket in stored]
+    pool.shutdown(wait=False)  # the threads end with their tickets, answered in time or not
+    deadline = settings.TRIAGE_SYNC_DEADLINE_SECONDS
+    _, late = wait(futures, timeout=deadline)
+    if late:
+        raise SyncDeadlineExceeded([ticket.pk for ticket in stored], deadline)
+    for future in futures:
+        future.result()
     results = []
     for index, ticket in enumerate(stored):
         ticket.refresh_from_db()

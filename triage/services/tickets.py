@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from triage.models import Router, Ticket
+from triage.models import ApiKey, Router, Ticket
 from triage.pipeline.steps import steps_create
 from triage.routing.config import snapshot_fresh
 
@@ -42,6 +42,7 @@ def ticket_submit(
     customer_tier: str = Ticket.Tier.FREE,
     account_id: str = "",
     router: Router | None = None,
+    api_key: ApiKey | None = None,
     idempotency_key: str | None = None,
     idempotency_fingerprint: str = "",
     enqueue: bool = True,
@@ -58,11 +59,12 @@ def ticket_submit(
         customer_tier=customer_tier,
         account_id=account_id.strip(),
         router_id=router.pk if router is not None else default_router_id(),
+        api_key=api_key,
         idempotency_key=idempotency_key or None,
         idempotency_fingerprint=idempotency_fingerprint,
     )
     # The router row was just resolved, and the idempotency key's uniqueness is the database's job.
-    ticket.full_clean(exclude=["router"], validate_unique=False)
+    ticket.full_clean(exclude=["router", "api_key"], validate_unique=False, validate_constraints=False)
     ticket.save()
     steps_create(ticket)
     if enqueue:
@@ -71,19 +73,23 @@ def ticket_submit(
 
 
 def ticket_submit_idempotent(
-    *, idempotency_key: str, idempotency_fingerprint: str, **fields: Any
+    *, api_key: ApiKey, idempotency_key: str, idempotency_fingerprint: str, **fields: Any
 ) -> tuple[Ticket, bool]:
-    """Submit once per key: the same key and payload return the first ticket (created=False);
-    the same key with another payload raises ``IdempotencyConflict``."""
+    """Submit once per idempotency key *of this API key*: the same key and payload return the first
+    ticket (created=False); the same key with another payload raises ``IdempotencyConflict``.
+    Another API key sending the same idempotency key gets its own ticket."""
     for _ in range(2):
-        existing = Ticket.objects.filter(idempotency_key=idempotency_key).first()
+        existing = Ticket.objects.filter(api_key=api_key, idempotency_key=idempotency_key).first()
         if existing is not None:
             if existing.idempotency_fingerprint != idempotency_fingerprint:
                 raise IdempotencyConflict(idempotency_key)
             return existing, False
         try:
             ticket = ticket_submit(
-                idempotency_key=idempotency_key, idempotency_fingerprint=idempotency_fingerprint, **fields
+                api_key=api_key,
+                idempotency_key=idempotency_key,
+                idempotency_fingerprint=idempotency_fingerprint,
+                **fields,
             )
         except IntegrityError:
             continue  # a concurrent request with the same key won the race: read its ticket

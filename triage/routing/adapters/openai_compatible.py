@@ -20,6 +20,7 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from triage.models import CallOutcome
+from triage.models.routing import key_env_allowed
 from triage.routing.adapters.base import CallFailure, Completion, Request, reported_usage
 from triage.routing.config import ModelSpec
 from triage.routing.profile import token_budget
@@ -32,6 +33,8 @@ class OpenAICompatible:
     always_available = False
 
     def unavailable(self, model: ModelSpec) -> str | None:
+        if model.api_key_env and not key_env_allowed(model.api_key_env):
+            return f"{model.api_key_env} is not an allowed key variable (TRIAGE_PROVIDER_KEY_ENVS): not read"
         if model.api_key_env and not os.environ.get(model.api_key_env):
             return f"{model.api_key_env} is not set"
         return None
@@ -103,6 +106,10 @@ def request_shape(options: dict[str, Any]) -> str:
 
 
 def _client(model: ModelSpec) -> openai.OpenAI:
+    if model.api_key_env and not key_env_allowed(model.api_key_env):  # never read, never sent
+        raise CallFailure(
+            CallOutcome.SKIPPED_UNCONFIGURED, f"{model.api_key_env} is not an allowed key variable"
+        )
     key = os.environ.get(model.api_key_env, "") if model.api_key_env else KEYLESS_PLACEHOLDER
     return _client_for(model.base_url, key, model.timeout_seconds)
 
