@@ -110,8 +110,9 @@ class LLMModelAdmin(admin.ModelAdmin):
         """The provider's own message for the last request it refused, until the model is edited."""
         if not model.rejected_at:
             return "none"
+        shapes = "; ".join(model.rejected_request_shape.splitlines())
         return (
-            f"{model.rejected_message} (requests with {model.rejected_request_shape}, "
+            f"{model.rejected_message} (requests with {shapes}, "
             f"{model.rejected_at:%Y-%m-%d %H:%M} UTC). Requests of this shape are skipped until you save "
             "this model: fix its profile, save, then test it."
         )

@@ -16,6 +16,11 @@ import re
 # its backslash is itself escaped
 _RAW_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _ESCAPED_CONTROL = re.compile(r"(?<!\\)(?:\\\\)*\\u00(?:0[0-8bcefBCEF]|1[0-9a-fA-F])")
+# an escaped UTF-16 surrogate without its other half: decodes to text no database can store
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 def has_control_characters(text: str) -> bool:
@@ -29,9 +34,15 @@ def without_control_characters(text: str) -> str:
     return _RAW_CONTROL.sub(" ", text)
 
 
+def storable_text(text: str) -> str:
+    """``text`` as a database stores it: forbidden control characters blanked, unpaired surrogates
+    replaced with U+FFFD (for model output shown as it came, e.g. in the playground)."""
+    return without_control_characters(text).encode("utf-8", errors="replace").decode("utf-8")
+
+
 def json_has_control_characters(text: str) -> bool:
-    """A forbidden control character in JSON text, raw or escaped."""
-    return bool(_RAW_CONTROL.search(text) or _ESCAPED_CONTROL.search(text))
+    """A forbidden control character in JSON text, raw or escaped, or an unpaired escaped surrogate."""
+    return bool(_RAW_CONTROL.search(text) or _ESCAPED_CONTROL.search(text) or _LONE_SURROGATE.search(text))
 
 
 _STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')

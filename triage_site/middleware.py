@@ -26,6 +26,7 @@ from triage.input_policy import has_control_characters, json_has_control_charact
 log = logging.getLogger(__name__)
 
 MACHINE_PREFIXES = ("/api/", "/triage", "/v1/")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _MESSAGES = {
     400: "The request is invalid.",
     403: "Forbidden.",
@@ -71,13 +72,15 @@ class InputPolicyMiddleware:
         except RequestDataTooBig:
             return _refuse(request, 413, _MESSAGES[413], code="request_too_large")
         content_type = request.content_type or ""
-        if content_type == "application/json" or (is_machine_path(request.path) and body[:1] in (b"{", b"[")):
+        if content_type not in FORM_TYPES and (
+            content_type == "application/json" or is_machine_path(request.path)
+        ):
+            # programs' bodies are read as JSON whatever their declared type
             text = body.decode("utf-8", errors="replace")
             if json_has_control_characters(text):
-                return _refuse(
-                    request, 422, "The body holds a control character (e.g. NUL).", code="invalid_characters"
-                )
-        elif content_type == "application/x-www-form-urlencoded":
+                message = "The body holds a control character (e.g. NUL) or an unpaired surrogate."
+                return _refuse(request, 422, message, code="invalid_characters")
+        elif content_type in FORM_TYPES:
             for name, values in request.POST.lists():
                 if has_control_characters(name) or any(has_control_characters(v) for v in values):
                     return _refuse(

@@ -175,3 +175,24 @@ def test_a_permission_error_or_missing_object_raised_by_a_view_keeps_its_status(
         monkeypatch.setattr("triage.api.tickets.ticket_submit_idempotent", raising)
         monkeypatch.setattr("triage.api.tickets.ticket_submit", raising)
         _error(post_json(api, "/api/tickets", GOOD), status)
+
+
+def test_the_policy_reads_a_programs_body_whatever_its_declared_type(api: Client, presets: None) -> None:
+    body = '\n {"subject": "Hi", "body": "a\\u0000b"}'
+    response = api.post("/api/tickets", data=body, content_type="text/plain")
+    assert _error(response, 422)["code"] == "invalid_characters"
+    lone = json.dumps({**GOOD, "body": "x"}).replace('"x"', '"\\udc80"')
+    assert _error(post_json_raw(api, "/api/tickets", lone), 422)["code"] == "invalid_characters"
+    assert Ticket.objects.count() == 0
+
+
+def test_a_multipart_form_field_with_a_nul_is_refused(agent_user: Any, presets: None) -> None:
+    client = Client()
+    client.force_login(agent_user)
+    response = client.post("/tickets/new/", {"subject": "a\x00b", "body": "text"})  # multipart by default
+    assert response.status_code == 422
+    assert Ticket.objects.count() == 0
+
+
+def post_json_raw(client: Client, url: str, text: str) -> Any:
+    return client.post(url, data=text, content_type="application/json")

@@ -114,3 +114,13 @@ def test_the_admin_issues_keys_with_tickets_by_default_and_lists_their_scopes(
     assert ApiKey.objects.get(name="router-client").scopes == ["routers"]
     listing = client.get("/admin/triage/apikey/").content.decode()
     assert "router-client" in listing and ">routers<" in listing
+
+
+def test_a_routers_key_cannot_reach_a_model_by_dressing_it_as_a_router(presets: None) -> None:
+    """ "router:model:<slug>" once resolved to a direct model call under the routers scope."""
+    from triage.models import ModelCall
+
+    api = _client("routers")
+    response = post_json(api, "/v1/chat/completions", {**CHAT, "model": "router:model:openai-gpt-5-nano"})
+    assert response.status_code == 404 and response.json()["error"]["code"] == "model_not_found"
+    assert not ModelCall.objects.exists()

@@ -185,3 +185,10 @@ def test_a_ticket_whose_models_answer_hostile_output_settles(
     assert ticket.status != Ticket.Status.TRIAGING and ticket.status != Ticket.Status.QUEUED
     assert not ticket.calls.filter(outcome="pending").exists()
     assert ticket.calls.exclude(outcome__startswith="skipped").count() >= 1
+
+
+def test_text_shown_as_it_came_is_made_storable() -> None:
+    """The playground keeps a model's raw answer in a JSON column: NUL and lone surrogates can't be."""
+    from triage.input_policy import storable_text
+
+    assert storable_text("a\x00b\udc80c\tok\n") == "a b?c\tok\n"

@@ -393,3 +393,65 @@ def test_v1_reports_a_reasoning_models_reasoning_tokens_through_the_sdk(
     sent = presets_on_sim.requests(NANO)[0].body
     assert "max_tokens" not in sent and sent["reasoning_effort"] == "low"
     assert ("stream_options" in sent) is stream
+
+
+def test_a_refusal_of_this_requests_content_is_not_remembered(presets_on_sim: ProviderSimulator) -> None:
+    """A content filter's 400 names no parameter: that attempt fails over, the model stays in use."""
+    from dataclasses import replace
+
+    body = {
+        "error": {
+            "message": "Your request was flagged by our content filter.",
+            "type": "invalid_request_error",
+        }
+    }
+    flagged = replace(error_status(400, "x", "invalid_request_error"), body=json.dumps(body).encode())
+    presets_on_sim.script(HAIKU, flagged)
+    first = _route_subtask(_router(), "urgency_detection")
+    assert first.attempts[0].outcome == "bad_request" and first.served_by != HAIKU
+    assert LLMModel.objects.get(slug=HAIKU).rejected_at is None
+    second = _route_subtask(_router(), "urgency_detection")
+    assert second.served_by == HAIKU
+
+
+def test_every_refused_shape_is_remembered_once_and_cleared_by_a_probe_or_a_provider_edit(
+    presets_on_sim: ProviderSimulator,
+) -> None:
+    from triage.routing.config import CONFIG_VERSION_KEY
+    from triage.services.model_check import models_check
+
+    nano = LLMModel.objects.get(slug=NANO)
+    nano.token_limit_parameter = "max_tokens"
+    nano.save()
+    router = _router()
+    _route_subtask(router, "classify_ticket")  # refused: the classify shape (effort minimal)
+    version = cache.get(CONFIG_VERSION_KEY)
+    from triage.routing.config import snapshot_fresh
+    from triage.routing.service import model_record_rejection
+
+    spec = snapshot_fresh().models_by_id[nano.pk]
+    model_record_rejection(spec, spec.rejected_request_shapes[0], "again")  # already known: no write
+    assert cache.get(CONFIG_VERSION_KEY) == version
+    events = list(route_stream(f"model:{NANO}", [{"role": "user", "content": "hours?"}], max_tokens=50))
+    assert events[-1].result is not None and events[-1].result.attempts[0].outcome == "request_rejected"
+    nano.refresh_from_db()
+    assert len(nano.rejected_request_shape.splitlines()) == 2  # the stream's shape too, not instead
+
+    # fixed behind the admin's back (no save(), so nothing cleared the refusal): a probe clears it
+    LLMModel.objects.filter(pk=nano.pk).update(token_limit_parameter="max_completion_tokens")
+    from triage.routing import config_bump_version
+
+    config_bump_version()
+    rows = [row for row in models_check(router_name="triage-router") if row.model == NANO]
+    assert rows and all(row.ok for row in rows)
+    assert LLMModel.objects.get(pk=nano.pk).rejected_at is None  # the probe's success cleared it
+
+    from django.utils import timezone
+
+    LLMModel.objects.filter(pk=nano.pk).update(
+        rejected_request_shape="max_tokens",
+        rejected_message="HTTP 404: no such model",
+        rejected_at=timezone.now(),
+    )
+    nano.provider.save()  # e.g. its base URL fixed: the refusals of its models are forgotten
+    assert LLMModel.objects.get(pk=nano.pk).rejected_at is None

@@ -110,8 +110,45 @@ def test_a_4xx_naming_our_request_is_request_rejected_with_the_providers_message
     not_found = {"message": "The model `gpt-6` does not exist", "type": "invalid_request_error"}
     assert classify_error(_status_error(404, not_found)).outcome == CallOutcome.REQUEST_REJECTED
     assert (
-        classify_error(_status_error(422, {"message": "bad value"})).outcome == CallOutcome.REQUEST_REJECTED
+        classify_error(_status_error(422, {"message": "bad value", "param": "temperature"})).outcome
+        == CallOutcome.REQUEST_REJECTED
     )
     too_long = {"message": "maximum context length is 8192 tokens", "code": "context_length_exceeded"}
     assert classify_error(_status_error(400, too_long)).outcome == CallOutcome.CONTEXT_TOO_LONG
     assert classify_error(_status_error(503, {"message": "overloaded"})).outcome == CallOutcome.SERVER_ERROR
+
+
+def test_a_4xx_about_this_requests_content_is_bad_request_and_not_remembered() -> None:
+    content_filter = {
+        "message": "Your request was flagged by our content filter.",
+        "type": "invalid_request_error",
+    }
+    assert classify_error(_status_error(400, content_filter)).outcome == CallOutcome.BAD_REQUEST
+    anthropic_long = {
+        "message": "prompt is too long: 210000 tokens > 200000 maximum",
+        "type": "invalid_request_error",
+    }
+    assert classify_error(_status_error(400, anthropic_long)).outcome == CallOutcome.CONTEXT_TOO_LONG
+    named = {
+        "message": "Invalid value for 'reasoning_effort'.",
+        "type": "invalid_request_error",
+        "param": "reasoning_effort",
+    }
+    assert classify_error(_status_error(400, named)).outcome == CallOutcome.REQUEST_REJECTED
+
+
+def test_usage_a_provider_reports_wrongly_is_estimated_instead() -> None:
+    from types import SimpleNamespace
+
+    from triage.routing.adapters.base import reported_usage
+
+    messages = [{"role": "user", "content": "hello there"}]
+    for bad in ("n/a", -1, 10**12, 1e40):
+        usage = reported_usage(
+            SimpleNamespace(prompt_tokens=5, completion_tokens=bad), messages=messages, content="hi"
+        )
+        assert usage.estimated and usage.completion_tokens > 0 and usage.prompt_tokens > 0
+    good = reported_usage(
+        SimpleNamespace(prompt_tokens=5, completion_tokens=3), messages=messages, content="hi"
+    )
+    assert (good.prompt_tokens, good.completion_tokens, good.estimated) == (5, 3, False)

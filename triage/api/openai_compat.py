@@ -26,7 +26,7 @@ from triage.routing import RouteResult, RoutingError, UnknownRouter, UnknownTask
 from triage.routing.config import snapshot_fresh
 from triage.routing.service import MODEL_PREFIX
 
-ROLES = {"system", "user", "assistant", "developer", "tool"}
+ROLES = {"system", "user", "assistant", "developer"}  # no "tool": /v1 passes no tools or tool calls
 ROUTER_PREFIX = "router:"
 
 
@@ -160,7 +160,10 @@ def _router_for(model: str) -> Router | str:
     """What a request addresses: ``router:<name>``, or a catalog slug called directly (the model,
     then the local last resort, with the same breaker and accounting)."""
     if model.startswith(ROUTER_PREFIX):
-        return model[len(ROUTER_PREFIX) :]
+        name = model[len(ROUTER_PREFIX) :]
+        if name.startswith(MODEL_PREFIX):  # "router:model:x" is no router's name (and needs no other scope)
+            raise ApiError(404, f"model: no router named {name!r}.", param="model", code="model_not_found")
+        return name
     slug = model.removeprefix(MODEL_PREFIX)
     if LLMModel.objects.filter(slug=slug, enabled=True, provider__enabled=True).exists():
         return f"{MODEL_PREFIX}{slug}"

@@ -78,6 +78,14 @@ class Provider(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """An edit of the provider (its URL, its key) may be what fixes a refusal: its models' recorded
+        refusals are cleared, so the next request shows whether it did."""
+        super().save(*args, **kwargs)
+        LLMModel.objects.filter(provider=self, rejected_at__isnull=False).update(
+            rejected_request_shape="", rejected_message="", rejected_at=None
+        )
+
     def key_is_set(self) -> bool:
         """True when the provider can authenticate: keyless, or its (allowed) variable is non-empty."""
         if not self.api_key_env:
@@ -174,7 +182,8 @@ class LLMModel(models.Model):
     )
     enabled = models.BooleanField(default=True)
     # --- written by the router when the provider refused our request (a configuration error) ---
-    rejected_request_shape = models.CharField(max_length=300, blank=True, editable=False)
+    # the request shapes the provider refused, one per line
+    rejected_request_shape = models.TextField(blank=True, editable=False)
     rejected_message = models.TextField(blank=True, editable=False)
     rejected_at = models.DateTimeField(null=True, blank=True, editable=False)
 

@@ -26,6 +26,8 @@ class CallOutcome(models.TextChoices):
     # a 4xx naming our request (a parameter, a value, the model's name): a configuration error
     REQUEST_REJECTED = "request_rejected", "Request refused by the provider"
     CONTEXT_TOO_LONG = "context_too_long", "Prompt too long for the model"
+    # any other 4xx about this one request (its content, a message the provider refuses): no memory
+    BAD_REQUEST = "bad_request", "Request refused by the provider (this request only)"
     SKIPPED_OPEN_CIRCUIT = "skipped_open_circuit", "Skipped: circuit open"
     SKIPPED_UNCONFIGURED = "skipped_unconfigured", "Skipped: API key not set"
     SKIPPED_REJECTED = "skipped_rejected", "Skipped: refused earlier, fix its profile"

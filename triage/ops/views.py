@@ -28,6 +28,9 @@ def readyz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "unavailable" if failing else "ok", "checks": parts}, status=status)
 
 
+LOOPBACK = ("127.0.0.1", "::1")
+
+
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text format; needs ``Authorization: Bearer $METRICS_TOKEN`` when a token is set,
@@ -37,6 +40,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
             return HttpResponse("metrics need the bearer token\n", status=401, content_type="text/plain")
-    elif client_ip(request) not in ("127.0.0.1", "::1"):  # behind proxies: the client's, not theirs
+    elif not (request.META.get("REMOTE_ADDR") in LOOPBACK and client_ip(request) in LOOPBACK):
+        # both the connection and the client it speaks for (behind a local proxy) must be local: a
+        # forwarded-for header alone, which anyone reaching the server directly can send, is not enough
         return HttpResponse("metrics are internal: set METRICS_TOKEN to scrape remotely\n", status=403)
     return HttpResponse(metrics_text(), content_type="text/plain; version=0.0.4; charset=utf-8")

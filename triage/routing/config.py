@@ -54,7 +54,7 @@ class ModelSpec:
     reasoning_effort: str = ""
     reasoning_token_allowance: int = 0
     stream_usage: bool = True
-    rejected_request_shape: str = ""  # the shape the provider refused (until the model is edited)
+    rejected_request_shapes: tuple[str, ...] = ()  # shapes the provider refused (until the model is edited)
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,9 @@ def _model_spec(model: LLMModel) -> ModelSpec:
         reasoning_effort=model.reasoning_effort,
         reasoning_token_allowance=model.reasoning_token_allowance,
         stream_usage=model.stream_usage,
-        rejected_request_shape=model.rejected_request_shape,
+        rejected_request_shapes=tuple(model.rejected_request_shape.split("\n"))
+        if model.rejected_request_shape
+        else (),
     )
 
 

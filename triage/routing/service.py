@@ -467,8 +467,12 @@ class AttemptLog:
             return self._skip(model, CallOutcome.CONTEXT_TOO_LONG, overflow)
         if self.plan.probe:
             return True  # a probe asks even a model that refused before or is cooling down
-        shape = model.rejected_request_shape
-        if shape and adapter.request_shape(model, request, streaming=self.streaming) == shape:
+        shape = (
+            adapter.request_shape(model, request, streaming=self.streaming)
+            if model.rejected_request_shapes
+            else ""
+        )
+        if shape and shape in model.rejected_request_shapes:
             return self._skip(
                 model,
                 CallOutcome.SKIPPED_REJECTED,
@@ -638,6 +642,7 @@ class AttemptLog:
 
 # outcomes that say nothing about whether the model is up: they never open its breaker
 NOT_AVAILABILITY_FAILURES = (
+    CallOutcome.BAD_REQUEST,
     CallOutcome.INVALID_OUTPUT,
     CallOutcome.TRUNCATED,
     CallOutcome.SKIPPED_UNCONFIGURED,
@@ -648,11 +653,24 @@ NOT_AVAILABILITY_FAILURES = (
 
 def model_record_rejection(model: ModelSpec, shape: str, message: str) -> None:
     """Note on the catalog entry that its provider refused requests of ``shape`` (shown in the
-    admin; such requests are skipped until the model is edited), and tell every process."""
+    admin; such requests are skipped until the model is edited), and tell every process. A shape
+    already noted changes nothing (no write, no configuration rebuild in every process)."""
+    if shape in model.rejected_request_shapes:
+        return
+    shapes = "\n".join((*model.rejected_request_shapes, shape))
     LLMModel.objects.filter(pk=model.id).update(
-        rejected_request_shape=shape[:300], rejected_message=message[:2000], rejected_at=timezone.now()
+        rejected_request_shape=shapes, rejected_message=message[:2000], rejected_at=timezone.now()
     )
     config_bump_version()
+
+
+def models_clear_refusals(model_ids: Iterable[int]) -> None:
+    """Forget recorded refusals (a probe of the model succeeded): its requests are sent again."""
+    cleared = LLMModel.objects.filter(pk__in=list(model_ids), rejected_at__isnull=False).update(
+        rejected_request_shape="", rejected_message="", rejected_at=None
+    )
+    if cleared:
+        config_bump_version()
 
 
 def _elapsed_ms(since: float) -> int:

@@ -23,7 +23,7 @@ from triage.pipeline.subtasks import SUBTASKS, subtask_messages
 from triage.routing import RoutingError, route
 from triage.routing.adapters import adapter_for
 from triage.routing.config import snapshot_fresh
-from triage.routing.service import UnknownRouter
+from triage.routing.service import UnknownRouter, models_clear_refusals
 
 PROBE_SUBJECT = "Test ticket from check_models"
 PROBE_BODY = "I reset my password but the login page still says it is wrong. Can you help?"
@@ -142,6 +142,7 @@ def probe(target: ProbeTarget) -> ProbeRow:
         return row
     row.answered, row.parsed = True, (True if subtask is not None else None)
     _read_call(row, result.attempts[-1].call_id)
+    models_clear_refusals([model.pk])  # it answers requests of this shape now: stop skipping it
     return row
 
 

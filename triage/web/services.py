@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from triage.input_policy import storable_text
 from triage.models import (
     ApprovedReply,
     Feedback,
@@ -173,7 +174,8 @@ def _route_column(
         column.error = str(exc)
         column.attempts = [asdict(a) for a in exc.attempts]
         return column
-    column.content = result.content
+    # untrusted text: stored in a JSON column, so nothing a database refuses (NUL, lone surrogates)
+    column.content = storable_text(result.content)
     column.served_by = result.served_by
     column.matched_task = result.matched_task
     column.latency_ms = result.latency_ms

@@ -44,17 +44,28 @@ class Completion:
     raw: ChatCompletion  # the response as an OpenAI-compatible client expects it (/v1 forwards it)
 
 
+MAX_REPORTED_TOKENS = 100_000_000  # more than any context window; the database columns hold 2**31 - 1
+
+
 def reported_usage(report: Any, *, messages: Sequence[dict[str, str]], content: str) -> Usage:
     """The usage a provider reported (``usage`` of a response or of a stream's last chunk), with
     its reasoning and cached token details; estimated with tiktoken (flagged) when it reported none."""
+    estimate = Usage(count_prompt_tokens(messages), count_text_tokens(content), estimated=True)
     if report is None:
-        return Usage(count_prompt_tokens(messages), count_text_tokens(content), estimated=True)
+        return estimate
     completion_details = getattr(report, "completion_tokens_details", None)
     prompt_details = getattr(report, "prompt_tokens_details", None)
-    return Usage(
-        prompt_tokens=int(report.prompt_tokens or 0),
-        completion_tokens=int(report.completion_tokens or 0),
-        estimated=False,
-        reasoning_tokens=int(getattr(completion_details, "reasoning_tokens", None) or 0),
-        cached_tokens=int(getattr(prompt_details, "cached_tokens", None) or 0),
-    )
+    # the SDK doesn't check these numbers: a provider's "n/a", -1 or 1e12 must not reach the database
+    values = [
+        getattr(report, "prompt_tokens", None),
+        getattr(report, "completion_tokens", None),
+        getattr(completion_details, "reasoning_tokens", None),
+        getattr(prompt_details, "cached_tokens", None),
+    ]
+    try:
+        prompt, completion, reasoning, cached = (int(v or 0) for v in values)
+    except (TypeError, ValueError, OverflowError):
+        return estimate
+    if not all(0 <= v <= MAX_REPORTED_TOKENS for v in (prompt, completion, reasoning, cached)):
+        return estimate
+    return Usage(prompt, completion, estimated=False, reasoning_tokens=reasoning, cached_tokens=cached)

@@ -55,7 +55,7 @@ class OpenAICompatible:
         if not isinstance(response, ChatCompletion) or not response.choices:
             raise CallFailure(CallOutcome.SERVER_ERROR, "malformed response: no choices")
         choice = response.choices[0]
-        content = choice.message.content or ""
+        content = choice.message.content if isinstance(choice.message.content, str) else ""
         usage = reported_usage(response.usage, messages=request.messages, content=content)
         return Completion(content, usage, str(choice.finish_reason or ""), response)
 
@@ -160,7 +160,16 @@ def _status_message(error: openai.APIStatusError) -> str:
 
 # 4xx that name our request (a parameter, a value, the model's name), not the provider's health
 REQUEST_REJECTED_STATUSES = (400, 404, 422)
-_CONTEXT_WORDS = ("context_length_exceeded", "context length", "context window", "too many tokens")
+_CONTEXT_WORDS = (
+    "context_length_exceeded", "context length", "context window", "too many tokens", "prompt is too long",
+)  # fmt: skip
+# what a provider says when it refuses the shape of our request (a parameter, a value, the model's
+# name) rather than this request's content: only then is the refusal remembered for the model
+_SHAPE_WORDS = (
+    "unsupported parameter", "unsupported value", "not supported", "unrecognized request argument",
+    "unknown parameter", "extra inputs are not permitted", "does not exist", "model_not_found",
+    "invalid model", "no such model", "unknown model",
+)  # fmt: skip
 
 
 def _rejection(error: openai.APIStatusError) -> CallFailure:
@@ -168,7 +177,10 @@ def _rejection(error: openai.APIStatusError) -> CallFailure:
     said = f"{detail.get('code') or ''} {detail.get('message') or ''}".lower()
     if any(word in said for word in _CONTEXT_WORDS):
         return CallFailure(CallOutcome.CONTEXT_TOO_LONG, _status_message(error))
-    return CallFailure(CallOutcome.REQUEST_REJECTED, _status_message(error))
+    if error.status_code == 404 or detail.get("param") or any(word in said for word in _SHAPE_WORDS):
+        return CallFailure(CallOutcome.REQUEST_REJECTED, _status_message(error))
+    # about this request's content (a content filter, a message the provider refuses): this attempt only
+    return CallFailure(CallOutcome.BAD_REQUEST, _status_message(error))
 
 
 def classify_error(error: BaseException) -> CallFailure:
