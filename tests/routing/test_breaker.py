@@ -221,7 +221,9 @@ print(json.dumps([[a.model, a.outcome, a.error] for a in result.attempts]))
 
 @pytest.mark.django_db(transaction=True)
 def test_breaker_state_is_shared_with_another_process(router, stub_openai):
-    stub_openai.set_default("flaky", server_error())
+    # the third failure asks for 300 s: the breaker stays open however long the child takes to start
+    # (with the 10 s base cooldown, a loaded machine's child once found it half-open)
+    stub_openai.script("flaky", server_error(), server_error(), rate_limited(300))
     for _ in range(3):
         route(router, MESSAGES, task="t")
     env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "triage_site.settings"}
