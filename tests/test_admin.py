@@ -131,6 +131,8 @@ def _pool_post(task: RouterTask, models: list[LLMModel]) -> dict[str, str]:
         "expected_input_tokens": "300",
         "expected_output_tokens": "40",
         "first_token_timeout_seconds": "10",
+        "cascade_confidence_threshold": "0.6",
+        "shadow_sample_rate": "0",
         "pool-TOTAL_FORMS": str(len(models)),
         "pool-INITIAL_FORMS": str(len(existing)),
         "pool-MIN_NUM_FORMS": "0",

@@ -41,7 +41,7 @@ def test_triage_router_has_the_articles_tasks_policies_and_pools(presets: None) 
     tasks = {t.name: t for t in router.tasks.all()}
     assert {name: t.selection_policy for name, t in tasks.items()} == {
         "classify_ticket": "lowest_cost",
-        "urgency_detection": "lowest_latency",
+        "urgency_detection": "lowest_cost",  # the cascade starts on the cheap model
         "draft_customer_reply": "manual_ranking",
         "escalate_complex_issue": "manual_ranking",
     }
@@ -49,8 +49,11 @@ def test_triage_router_has_the_articles_tasks_policies_and_pools(presets: None) 
     def pool(name: str) -> list[str]:
         return [e.model.slug for e in tasks[name].pool.order_by("rank")]
 
-    assert pool("classify_ticket") == ["openai-gpt-5-nano"]
-    assert pool("urgency_detection") == ["anthropic-claude-haiku-4.5"]
+    # cheap first, a stronger model behind it for the cascade
+    assert pool("classify_ticket") == ["openai-gpt-5-nano", "anthropic-claude-haiku-4.5"]
+    assert pool("urgency_detection") == ["openai-gpt-5-nano", "anthropic-claude-haiku-4.5"]
+    assert tasks["classify_ticket"].cascade_enabled and tasks["urgency_detection"].cascade_enabled
+    assert not tasks["draft_customer_reply"].cascade_enabled
     assert pool("draft_customer_reply") == ["anthropic-claude-sonnet-4.6", "anthropic-claude-haiku-4.5"]
     sonnet, haiku = tasks["draft_customer_reply"].pool.order_by("rank")
     assert [sonnet.serves_urgency(u) for u in range(1, 6)] == [False, False, False, True, True]
@@ -101,4 +104,7 @@ def test_loading_presets_keeps_admin_edits_unless_reset(presets: None) -> None:
     call_command("load_presets", "--reset")
     nano.refresh_from_db()
     assert nano.input_price_per_m == Decimal("0.05")
-    assert [e.model.slug for e in task.pool.all()] == ["openai-gpt-5-nano"]
+    assert [e.model.slug for e in task.pool.order_by("rank")] == [
+        "openai-gpt-5-nano",
+        "anthropic-claude-haiku-4.5",
+    ]

@@ -21,12 +21,14 @@ from triage.models import (
     FallbackEntry,
     Feedback,
     LLMModel,
+    LocalModelTraining,
     ModelCall,
     PlaygroundRun,
     PoolEntry,
     Provider,
     Router,
     RouterTask,
+    ShadowComparison,
     Ticket,
     TriageStep,
 )
@@ -185,6 +187,7 @@ class RouterTaskInline(admin.StackedInline):
         "example_utterances",
         "system_prompt",
         ("expected_input_tokens", "expected_output_tokens", "first_token_timeout_seconds"),
+        ("shadow_model", "shadow_sample_rate"),
     ]
 
 
@@ -217,6 +220,8 @@ class RouterTaskAdmin(admin.ModelAdmin):
     list_select_related = ["router"]
     search_fields = ["name", "description"]
     inlines = [PoolEntryInline]
+    readonly_fields = ["calibration_recommendation"]
+    actions = ["apply_recommended_threshold"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RouterTask]:
         return super().get_queryset(request).prefetch_related("pool__model")
@@ -224,6 +229,56 @@ class RouterTaskAdmin(admin.ModelAdmin):
     @admin.display(description="pool")
     def pool_models(self, task: RouterTask) -> str:
         return ", ".join(entry.model.slug for entry in task.pool.all())
+
+    @admin.display(description="calibration (recommended cascade threshold)")
+    def calibration_recommendation(self, task: RouterTask) -> str:
+        """What ``manage.py evaluate --calibrate`` last found for this task."""
+        from triage.services.evaluation import calibration_summary
+
+        return calibration_summary(task.calibration) or (
+            "Not calibrated: run manage.py evaluate --router <router> --task <task> --calibrate "
+            "--target strong:0.95, then apply it with the action on the task list."
+        )
+
+    @admin.action(description="Apply the recommended cascade threshold")
+    def apply_recommended_threshold(self, request: HttpRequest, queryset: QuerySet[RouterTask]) -> None:
+        """Set each task's cascade threshold from its calibration (and turn the cascade on)."""
+        from decimal import Decimal
+
+        applied, skipped = [], []
+        for task in queryset:
+            calibration = task.calibration or {}
+            threshold = calibration.get("threshold")
+            if (
+                isinstance(threshold, bool)
+                or not isinstance(threshold, int | float)
+                or not 0 <= threshold <= 1
+            ):
+                skipped.append(str(task))
+                continue
+            task.cascade_confidence_threshold = Decimal(f"{threshold:.3f}")
+            task.cascade_enabled = True
+            fields = ["cascade_confidence_threshold", "cascade_enabled"]
+            if isinstance(calibration.get("local_disagreement"), bool):
+                task.cascade_on_local_disagreement = calibration["local_disagreement"]
+                fields.append("cascade_on_local_disagreement")
+            task.save(update_fields=fields)  # its signal publishes the change to every process
+            self.log_change(
+                request,
+                task,
+                f"Applied the recommended cascade threshold {task.cascade_confidence_threshold} "
+                f"(target {calibration.get('target')}, calibrated {calibration.get('at')}); cascade on.",
+            )
+            applied.append(f"{task} → {task.cascade_confidence_threshold}")
+        if applied:
+            self.message_user(request, f"Cascade threshold applied: {', '.join(applied)}.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"No recommended threshold for {', '.join(skipped)}: run manage.py evaluate --calibrate "
+                "first (or no threshold met its target).",
+                messages.WARNING,
+            )
 
 
 STEP_FIELDS = ("task_name", "is_current", "status", "served_by", "latency_ms", "cost", "skip_reason", "error")
@@ -418,3 +473,45 @@ class PlaygroundRunAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "user", "router", "task_name"]
     list_select_related = ["user", "router"]
     show_full_result_count = False
+
+
+@admin.register(ShadowComparison)
+class ShadowComparisonAdmin(ReadOnlyAdmin):
+    """Written by the worker's shadow comparisons (services/shadow.py); their cost is counted apart."""
+
+    list_display = ["created_at", "ticket_id", "task_name", "primary_model", "shadow_model", "agreed", "cost"]
+    list_filter = ["task_name", "shadow_model", "primary_model", "agreed", "created_at"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    list_per_page = 100
+
+
+def _accuracies(figures: dict[str, Any]) -> str:
+    def percent(key: str) -> str:
+        value = figures.get(key)
+        return "n/a" if value is None else f"{value:.1%}"
+
+    return f"category {percent('category')}, urgency {percent('urgency')} (±1 {percent('urgency_within_1')})"
+
+
+@admin.register(LocalModelTraining)
+class LocalModelTrainingAdmin(ReadOnlyAdmin):
+    """Written by `manage.py retrain_local` and the weekly beat job (services/retrain.py)."""
+
+    list_display = ["started_at", "examples", "before_accuracy", "after_accuracy", "adopted"]
+    list_filter = ["adopted", "started_at"]
+    readonly_fields = ["started_at", "finished_at", "shipped_examples", "agent_examples", "before",
+                       "after", "adopted", "note"]  # fmt: skip
+    show_full_result_count = False
+
+    @admin.display(description="examples")
+    def examples(self, run: LocalModelTraining) -> str:
+        return f"{run.shipped_examples} shipped + {run.agent_examples} agent"
+
+    @admin.display(description="before (held back)")
+    def before_accuracy(self, run: LocalModelTraining) -> str:
+        return _accuracies(run.before or {})
+
+    @admin.display(description="after (held back)")
+    def after_accuracy(self, run: LocalModelTraining) -> str:
+        return _accuracies(run.after or {})

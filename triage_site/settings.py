@@ -177,6 +177,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": TRIAGE_SWEEP_SECONDS,
     },
 }
+# Retraining the built-in local models on agents' labels (`manage.py retrain_local`): when beat runs
+# it, as a cron line (minute hour day-of-month month day-of-week, UTC by default); empty: never.
+TRIAGE_RETRAIN_CRON = env.str("TRIAGE_RETRAIN_CRON", default="30 3 * * 0")
+if TRIAGE_RETRAIN_CRON.strip():
+    from celery.schedules import crontab
+
+    _cron = TRIAGE_RETRAIN_CRON.split()
+    if len(_cron) != 5:
+        raise ImproperlyConfigured(f"TRIAGE_RETRAIN_CRON needs 5 fields, got {TRIAGE_RETRAIN_CRON!r}.")
+    _minute, _hour, _day, _month, _weekday = _cron
+    CELERY_BEAT_SCHEDULE["retrain-local-models"] = {
+        "task": "triage.pipeline.tasks.retrain_local_models_task",
+        "schedule": crontab(_minute, _hour, day_of_week=_weekday, day_of_month=_day, month_of_year=_month),
+    }
+# A ticket's category and urgency count as agents' labels once it was triaged this many days ago,
+# nobody corrected them and its reply was approved unedited (triage.services.labels).
+TRIAGE_LABEL_CONFIRM_DAYS = env.int("TRIAGE_LABEL_CONFIRM_DAYS", default=7)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Auth, i18n, static --------------------------------------------------------------------

@@ -88,7 +88,10 @@ def test_urgency_from_json() -> None:
         "sentiment": "frustrated",
         "escalation_risk": True,
         "reason": "outage, 200 users",
+        "confidence": None,  # none stated
     }
+    stated = parse_urgency('{"score": 4, "sentiment": "calm", "escalation_risk": false, "confidence": 0.35}')
+    assert stated["confidence"] == 0.35  # the cascade escalates below its threshold
 
 
 def test_urgency_from_the_articles_text_form() -> None:
@@ -97,6 +100,7 @@ def test_urgency_from_the_articles_text_form() -> None:
         "sentiment": "neutral",
         "escalation_risk": False,
         "reason": "",
+        "confidence": None,
     }
 
 

@@ -50,6 +50,15 @@ def _router() -> Router:
     return Router.objects.get(name="triage-router")
 
 
+def _haiku_scores_urgency() -> None:
+    """The tests below need Haiku first on urgency (the presets start it on Nano, cascading to Haiku)."""
+    from triage.models import PoolEntry
+    from triage.routing import config_bump_version
+
+    PoolEntry.objects.filter(task__name="urgency_detection", model__slug=NANO).delete()
+    config_bump_version()
+
+
 def _messages(
     router: Router, task: str, body: str = "Our dashboard is down for every user."
 ) -> list[dict[str, str]]:
@@ -144,19 +153,26 @@ def test_the_seven_sample_tickets_classified_by_nano_as_a_reasoning_model_first_
     steps = TriageStep.objects.filter(ticket_id__in=ids, task_name="classify_ticket", is_current=True)
     assert steps.count() == 7
     for step in steps:
-        assert step.status == "done" and step.served_by == NANO
-        assert [a["outcome"] for a in step.attempts] == ["ok"]  # on its first attempt
-        call = ModelCall.objects.get(step=step)
-        assert step.reasoning_tokens == call.reasoning_tokens > 0
-        assert step.cost == call.cost == _cost(call, nano)  # reasoning tokens billed as output
+        # Nano answers every classification first, and acceptably (the cascade may still ask Haiku
+        # when the local classifier disagrees: that shows as "ok" with the reason it escalated)
+        assert step.status == "done" and step.attempts[0]["model"] == NANO
+        assert step.attempts[0]["outcome"] == "ok"
+        call = ModelCall.objects.get(step=step, model_slug=NANO)
+        assert call.reasoning_tokens > 0 and call.cost == _cost(call, nano)  # reasoning billed as output
+        if step.served_by == NANO:
+            assert step.reasoning_tokens == call.reasoning_tokens and step.cost == call.cost
+        else:
+            assert step.escalation_reason.startswith("disagreed with local")
     assert not ModelCall.objects.filter(outcome__in=["request_rejected", "skipped_rejected"]).exists()
     for request in presets_on_sim.requests(NANO):
         body = request.body
         assert "max_tokens" not in body and "temperature" not in body
-        assert body["reasoning_effort"] == "minimal"  # the classify pool entry's override
-        assert body["max_completion_tokens"] == SUBTASKS["classify_ticket"].max_tokens + 2048
+        assert body["reasoning_effort"] == "minimal"  # the pool entries' override (classify, urgency)
+        task = "classify_ticket" if "category" in body["messages"][0]["content"] else "urgency_detection"
+        assert body["max_completion_tokens"] == SUBTASKS[task].max_tokens + 2048
     # the API shows the reasoning tokens of each step
-    data = api.get(f"/api/tickets/{ids[0]}").json()
+    served_by_nano = steps.filter(served_by=NANO).values_list("ticket_id", flat=True)
+    data = api.get(f"/api/tickets/{served_by_nano[0]}").json()
     assert data["steps"][0]["reasoning_tokens"] > 0
 
 
@@ -290,6 +306,7 @@ def test_cached_prompt_tokens_are_priced_at_the_catalog_cached_price(
 def test_a_prompt_that_does_not_fit_the_context_window_is_skipped_without_a_call(
     presets_on_sim: ProviderSimulator,
 ) -> None:
+    _haiku_scores_urgency()
     haiku = LLMModel.objects.get(slug=HAIKU)
     haiku.context_window = 120  # the prompt plus the answer budget (150) can't fit
     haiku.save()
@@ -303,6 +320,7 @@ def test_a_prompt_that_does_not_fit_the_context_window_is_skipped_without_a_call
 def test_a_context_length_error_from_the_provider_is_context_too_long_not_a_refused_shape(
     presets_on_sim: ProviderSimulator,
 ) -> None:
+    _haiku_scores_urgency()
     body = {
         "error": {
             "message": "This model's maximum context length is 200000 tokens.",
@@ -350,6 +368,7 @@ def test_a_reasoning_models_stream_reports_its_reasoning_tokens(presets_on_sim: 
 def test_ticket_page_shows_reasoning_and_cached_tokens(
     presets_on_sim: ProviderSimulator, staff_user: Any
 ) -> None:
+    _haiku_scores_urgency()
     router = _router()
     first = ticket_submit(router=router, subject="Production down", body="All users blocked since 9:00.")
     triage_ticket(ticket_id=first.pk)
@@ -397,6 +416,7 @@ def test_v1_reports_a_reasoning_models_reasoning_tokens_through_the_sdk(
 
 def test_a_refusal_of_this_requests_content_is_not_remembered(presets_on_sim: ProviderSimulator) -> None:
     """A content filter's 400 names no parameter: that attempt fails over, the model stays in use."""
+    _haiku_scores_urgency()
     from dataclasses import replace
 
     body = {

@@ -176,3 +176,59 @@ def test_calls_interrupted_by_a_worker_crash_show_as_possibly_billed(
     assert a.cost_total == before + Decimal("0.0075")  # counted, at the most it could have cost
     html = agent_client.get("/analytics/?period=7d").content.decode()
     assert 'id="a-possibly-billed">1 call, up to $0.007500<' in html
+
+
+# --- cost vs quality (services.evaluation) -------------------------------------------------------
+def test_cost_vs_quality_chart_data_and_table(agent_client: Client, db: None) -> None:
+    import json
+    import re
+
+    from tests.services.evaluation_data import make_eval_router, make_labeled_tickets
+    from triage.models import RouterTask
+
+    router = make_eval_router()
+    make_labeled_tickets(router, 20)
+    RouterTask.objects.filter(router=router).update(
+        calibration={"target": "strong:0.95", "threshold": 0.9, "local_disagreement": False}
+    )
+    html = agent_client.get("/analytics/?router=eval-router&period=7d").content.decode()
+    assert "Cost vs quality" in html and 'data-chart="quality"' in html
+    match = re.search(r'<script id="quality-series" type="application/json">(.*?)</script>', html, re.DOTALL)
+    assert match is not None
+    (chart,) = json.loads(match.group(1))["tasks"]
+    assert chart["task"] == "classify_ticket"
+    points = {p["label"]: p for p in chart["points"]}
+    assert (
+        points["cheap-model alone"]["accuracy"] == 0.7 and points["cheap-model alone"]["cost_per_1000"] == 0.1
+    )
+    assert points["strong-model alone"]["accuracy"] == 0.95
+    assert points["cascade as configured (0.60)"]["accuracy"] == 0.9
+    assert points["cascade as configured (0.60)"]["cost_per_1000"] == pytest.approx(0.4)
+    assert points["recommended (0.90)"]["accuracy"] == 1.0
+    assert points["recommended (0.90)"]["low"] == pytest.approx(0.8389, abs=1e-4)
+    assert [p["label"] for p in chart["curve"]] == [
+        f"threshold {t}" for t in ("0.50", "0.60", "0.70", "0.80", "0.90")
+    ]
+    # the table carries the same figures for readers without the chart
+    assert 'id="quality-classify_ticket"' in html and "cascade as configured (0.60)" in html
+
+
+def test_cost_vs_quality_needs_a_router_and_costs_no_queries_without_one(db: None) -> None:
+    a = analytics_for(router=None, period="7d")
+    assert a.quality == [] and a.quality_series == {}
+
+
+def test_correction_rates_have_wilson_intervals(make_ticket: Any) -> None:
+    from triage.models import Feedback
+
+    ticket = make_ticket()
+    Feedback.objects.create(
+        ticket=ticket, task_name="classify_ticket", kind="correction", field="category",
+        old_value="bug", new_value="billing", model_slug="openai-gpt-5-nano",
+    )  # fmt: skip
+    make_ticket()
+    a = analytics_for(router=None, period="7d")
+    row = next(c for c in a.corrections if c["task"] == "classify_ticket")
+    assert (row["served"], row["corrected"]) == (2, 1)
+    low, high = row["interval"]
+    assert low == pytest.approx(0.0945, abs=1e-3) and high == pytest.approx(0.9055, abs=1e-3)

@@ -6,6 +6,10 @@ after the data file's SHA-256, the feature code's hash and the scikit-learn vers
 data (or how features are made) retrains on the next load and an unchanged setup is only read back.
 In a process the models load once, on the first request, behind a lock.
 
+Agents' labels adopted by a retrain (``triage.services.retrain``) are kept beside the cache in
+``agent_labels.jsonl``: every one of them is trained on, besides the shipped training split, and the
+file is part of the cache key, so each process picks the retrained models up on its next load.
+
 This module never downloads anything and never trains at import time.
 """
 
@@ -17,7 +21,8 @@ import logging
 import os
 import tempfile
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +40,8 @@ log = logging.getLogger(__name__)
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "tickets.jsonl"
 CACHE_PREFIX = "local-models-"
+# Agents' labels a retrain adopted, in the cache directory; trained on in full (never held out).
+AGENT_LABELS_NAME = "agent_labels.jsonl"
 # The cache is also keyed by the code that turns a ticket into features and trains on it, so
 # editing a signal pattern or the pipelines never reads back a model fitted on other features.
 FEATURE_CODE = (Path(__file__).resolve(), Path(__file__).resolve().parent / "text.py")
@@ -49,6 +56,9 @@ def feature_code_hash() -> str:
 
 @dataclass(frozen=True)
 class LabeledTicket:
+    """One labeled ticket. The shipped rows have both labels; an agent's label may give only one:
+    an empty ``category`` or an ``urgency`` of 0 means that field is not labeled (not trained on)."""
+
     id: str
     subject: str
     body: str
@@ -64,8 +74,13 @@ class LabeledTicket:
 
 
 def load_dataset(path: Path = DATA_FILE) -> list[LabeledTicket]:
+    return parse_labeled(path.read_text(encoding="utf-8"))
+
+
+def parse_labeled(text: str) -> list[LabeledTicket]:
+    """JSON lines of labeled tickets; ``category`` / ``urgency`` may be missing (agents' labels)."""
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         if not line.strip():
             continue
         raw = json.loads(line)
@@ -74,14 +89,27 @@ def load_dataset(path: Path = DATA_FILE) -> list[LabeledTicket]:
                 id=str(raw["id"]),
                 subject=raw["subject"],
                 body=raw["body"],
-                customer_tier=raw.get("customer_tier", ""),
-                category=raw["category"],
-                urgency=int(raw["urgency"]),
+                customer_tier=raw.get("customer_tier") or "",
+                category=raw.get("category") or "",
+                urgency=int(raw.get("urgency") or 0),
                 lang=raw.get("lang", "en"),
                 source=raw.get("source", ""),
             )
         )
     return rows
+
+
+def labeled_jsonl(rows: Sequence[LabeledTicket]) -> str:
+    """``rows`` as the JSON lines ``parse_labeled`` reads, leaving out fields they don't label."""
+    lines = []
+    for row in rows:
+        raw: dict[str, Any] = {k: v for k, v in asdict(row).items() if k not in ("category", "urgency")}
+        if row.category:
+            raw["category"] = row.category
+        if row.urgency:
+            raw["urgency"] = row.urgency
+        lines.append(json.dumps(raw, ensure_ascii=False, sort_keys=True) + "\n")
+    return "".join(lines)
 
 
 def is_held_out(ticket_id: str) -> bool:
@@ -97,6 +125,20 @@ def split(rows: list[LabeledTicket]) -> tuple[list[LabeledTicket], list[LabeledT
 
 def data_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def training_hash(data_digest: str, agent_labels: bytes) -> str:
+    """What the models are trained on: the data file's hash alone while no agent labels are adopted."""
+    if not agent_labels.strip():
+        return data_digest
+    return hashlib.sha256(data_digest.encode() + b"\nagent-labels\n" + agent_labels).hexdigest()
+
+
+def read_agent_labels(directory: Path) -> bytes:
+    try:
+        return (directory / AGENT_LABELS_NAME).read_bytes()
+    except FileNotFoundError:
+        return b""
 
 
 def category_input(ticket: TicketText) -> str:
@@ -165,12 +207,17 @@ class TrainedModels:
     fresh: bool = False
 
 
-def train(rows: list[LabeledTicket], digest: str) -> TrainedModels:
+def train(rows: list[LabeledTicket], digest: str, extra: Sequence[LabeledTicket] = ()) -> TrainedModels:
+    """Fit both pipelines on the training split of ``rows`` plus every row of ``extra`` (agents'
+    labels, already kept apart from any evaluation); each pipeline on the rows that carry its label."""
     train_rows, _ = split(rows)
+    train_rows = [*train_rows, *extra]
+    category_rows = [r for r in train_rows if r.category]
+    urgency_rows = [r for r in train_rows if r.urgency]
     category = build_category_pipeline()
-    category.fit([category_input(r.ticket) for r in train_rows], [r.category for r in train_rows])
+    category.fit([category_input(r.ticket) for r in category_rows], [r.category for r in category_rows])
     urgency = build_urgency_pipeline()
-    urgency.fit([urgency_input(r.ticket) for r in train_rows], [base_urgency(r) for r in train_rows])
+    urgency.fit([urgency_input(r.ticket) for r in urgency_rows], [base_urgency(r) for r in urgency_rows])
     return TrainedModels(
         category=category, urgency=urgency, data_hash=digest, trained_on=len(train_rows), fresh=True
     )
@@ -194,10 +241,17 @@ def cache_path(directory: Path, digest: str) -> Path:
 
 
 def load_or_train(data_file: Path | None = None, directory: Path | None = None) -> TrainedModels:
-    """Read the cached models for this data file's version, or train and cache them."""
+    """Read the cached models for this data file's (and adopted agent labels') version, or train
+    and cache them."""
     data_file = data_file or DATA_FILE
     directory = directory or cache_dir()
-    digest = data_hash(data_file)
+    agent_labels = read_agent_labels(directory)
+    try:
+        extra = parse_labeled(agent_labels.decode("utf-8"))
+    except (ValueError, KeyError, TypeError):  # A hand-edited labels file never takes the tier down.
+        log.warning("adopted agent labels in %s unreadable; training without them", directory, exc_info=True)
+        agent_labels, extra = b"", []
+    digest = training_hash(data_hash(data_file), agent_labels)
     path = cache_path(directory, digest)
     if path.exists():
         try:
@@ -207,12 +261,43 @@ def load_or_train(data_file: Path | None = None, directory: Path | None = None) 
                 return cached
         except Exception:  # A torn or incompatible cache file is rebuilt, never trusted.
             log.warning("local model cache %s unreadable; retraining", path, exc_info=True)
-    models = train(load_dataset(data_file), digest)
+    models = train(load_dataset(data_file), digest, extra)
     try:
         _write_atomically(models, path)
     except OSError:  # A read-only or full disk costs a retrain next process, not an outage now.
         log.warning("could not cache the local models in %s", path.parent, exc_info=True)
     return models
+
+
+def adopt_agent_labels(
+    rows: Sequence[LabeledTicket],
+    models: TrainedModels,
+    data_file: Path | None = None,
+    directory: Path | None = None,
+) -> Path:
+    """Make ``rows`` the adopted agent labels, and ``models`` (trained on the shipped training split
+    plus exactly these rows) their cached models; this process reloads on its next use, others when
+    they next load. Returns the labels file."""
+    directory = directory or cache_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    text = labeled_jsonl(rows).encode("utf-8")
+    labels_file = directory / AGENT_LABELS_NAME
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".jsonl")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(text)
+        os.replace(tmp, labels_file)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    models.data_hash = training_hash(data_hash(data_file or DATA_FILE), text)
+    models.fresh = False
+    try:
+        _write_atomically(models, cache_path(directory, models.data_hash))
+    except OSError:  # The next load trains the same models from the labels file instead.
+        log.warning("could not cache the retrained local models in %s", directory, exc_info=True)
+    forget_loaded_models()
+    return labels_file
 
 
 def _write_atomically(models: TrainedModels, path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from .apikeys import ApiKey
 from .feedback import ApprovedReply, Feedback, PlaygroundRun
+from .quality import LocalModelTraining, ShadowComparison
 from .routing import (
     DEFAULT_CATEGORIES,
     MAX_POOL_SIZE,
@@ -26,6 +27,7 @@ __all__ = [
     "FallbackEntry",
     "Feedback",
     "LLMModel",
+    "LocalModelTraining",
     "ModelCall",
     "PlaygroundRun",
     "PoolEntry",
@@ -34,6 +36,7 @@ __all__ = [
     "TokenLimitParameter",
     "Router",
     "RouterTask",
+    "ShadowComparison",
     "Ticket",
     "TriageStep",
 ]

@@ -293,6 +293,44 @@ class RouterTask(models.Model):
         validators=[MinValueValidator(Decimal("0.1"))],
         help_text="Streaming: fail over when the first token takes longer than this.",
     )
+    # --- quality: cascade on doubt, shadow comparisons, calibration ----------------------------
+    cascade_enabled = models.BooleanField(
+        "cascade on doubt",
+        default=False,
+        help_text="Ask the next pool model when the first answer is doubtful: its stated confidence is "
+        "below the threshold, or it disagrees with the built-in local model. Both calls are billed.",
+    )
+    cascade_confidence_threshold = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.6"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Escalate answers whose stated confidence is below this (0-1).",
+    )
+    cascade_on_local_disagreement = models.BooleanField(
+        "escalate when the local model disagrees",
+        default=True,
+        help_text="Compare with the free in-process model: a different category, or an urgency 2+ points "
+        "apart or on the other side of the escalation threshold, escalates.",
+    )
+    shadow_model = models.ForeignKey(
+        "LLMModel",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Answers a sample of this task's requests after the step is done, in the background, "
+        "to measure agreement (billed, counted apart, never shown to agents).",
+    )
+    shadow_sample_rate = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Share of steps the shadow model also answers (e.g. 0.05).",
+    )
+    # written by `manage.py evaluate --calibrate` / the admin: the recommended threshold and its figures
+    calibration = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["router", "id"]

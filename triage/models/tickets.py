@@ -108,6 +108,9 @@ class TriageStep(models.Model):
     cost = models.DecimalField(max_digits=16, decimal_places=10, default=0)
     error = models.TextField(blank=True)
     skip_reason = models.CharField(max_length=200, blank=True)
+    # The cascade: every answer it got ([{model, result, confidence, doubt, kept}]) and why it escalated.
+    answers = models.JSONField(default=list, blank=True)
+    escalation_reason = models.CharField(max_length=200, blank=True)
     # Served, but not as configured: the last-resort local model after real failures, or a default.
     degraded = models.BooleanField(default=False)
     # The run that claimed the step: only that run writes its result.

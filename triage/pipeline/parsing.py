@@ -134,11 +134,13 @@ def parse_urgency(text: str) -> dict[str, Any]:
     """``{"score": 1-5, "sentiment", "escalation_risk", "reason"}`` from JSON or 'score: N, sentiment: X'."""
     check_output_bounds(text)
     data = _json_or_none(text) or {}
+    confidence = None
     if "score" in data:
         score = _parse_score(data["score"])
         sentiment = _clean_text(data.get("sentiment"), limit=40).lower() or "unknown"
         risk = _parse_bool(data.get("escalation_risk"))
         reason = _clean_text(data.get("reason"), limit=500)
+        confidence = _parse_confidence(data.get("confidence"))
     else:
         match = _SCORE_TEXT.search(text)
         if not match:
@@ -147,7 +149,13 @@ def parse_urgency(text: str) -> dict[str, Any]:
         sentiment_match = _SENTIMENT_TEXT.search(text)
         sentiment = sentiment_match.group(1).lower() if sentiment_match else "unknown"
         risk, reason = False, ""
-    return {"score": score, "sentiment": sentiment, "escalation_risk": risk, "reason": reason}
+    return {
+        "score": score,
+        "sentiment": sentiment,
+        "escalation_risk": risk,
+        "reason": reason,
+        "confidence": confidence,
+    }
 
 
 def _parse_score(value: Any) -> int:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from triage.local_models.registry import get_local_model
 from triage.models import Router, Ticket, TriageStep
 from triage.pipeline.parsing import parse_brief, parse_category, parse_reply, parse_urgency
 from triage.ticket_text import TicketText, ticket_message
@@ -54,6 +55,9 @@ class Subtask:
     skipped_label: str = "Skipped"  # what the page says before the skip reason
     local_model: str = ""  # the built-in model that serves it offline (presets)
     redo: tuple[str, ...] = ()  # steps a re-run of this one also redoes (they depend on it)
+    # the cascade: why a model's answer disagrees with the local model's ("" when it doesn't), given
+    # both parsed results and the router; None: this subtask's answers aren't compared
+    disagreement: Callable[[dict[str, Any], dict[str, Any], Router], str] | None = None
 
 
 SUBTASKS: dict[str, Subtask] = {}
@@ -106,6 +110,29 @@ def subtask_messages(*, system_prompt: str, router: Router, ticket: Ticket) -> l
     return messages
 
 
+def local_opinion_check(
+    subtask: Subtask, messages: list[dict[str, str]], router: Router
+) -> Callable[[Any], str] | None:
+    """For the cascade: compares a model's answer with the subtask's built-in local model's (in
+    process, $0, asked only when the router needs it); "" when they agree or the local model can't
+    say. None when the subtask isn't compared."""
+    if subtask.disagreement is None or not subtask.local_model:
+        return None
+    compare = subtask.disagreement
+
+    def check(answer: Any) -> str:
+        local = get_local_model(subtask.local_model)
+        if local is None or not isinstance(answer, dict):
+            return ""
+        try:
+            opinion = subtask.parse(local.reply(messages, task=subtask.name), router)
+        except Exception:  # noqa: BLE001 - a local model that can't answer has no opinion
+            return ""
+        return compare(answer, opinion, router)
+
+    return check
+
+
 def urgency_of(earlier: Results) -> int | None:
     """The urgency score once phase 1 knows it (tiered pools serve by it), else None."""
     score = (earlier.get(URGENCY) or {}).get("score")
@@ -138,6 +165,25 @@ def _brief_skip_reason(router: Router, earlier: Results) -> str:
     return "" if escalate else reason
 
 
+def _category_disagreement(answer: dict[str, Any], local: dict[str, Any], router: Router) -> str:
+    if answer.get("category") != local.get("category"):
+        return f"disagreed with local ({local.get('category')})"
+    return ""
+
+
+def _urgency_disagreement(answer: dict[str, Any], local: dict[str, Any], router: Router) -> str:
+    """2+ points apart, or on either side of the escalation decision."""
+    score, local_score = int(answer["score"]), int(local["score"])
+    threshold = router.escalation_threshold
+    escalates = escalation_decision(urgency=answer, threshold=threshold)[0]
+    if (
+        abs(score - local_score) >= 2
+        or escalates != escalation_decision(urgency=local, threshold=threshold)[0]
+    ):
+        return f"disagreed with local (urgency {local_score})"
+    return ""
+
+
 def _result_value(step: TriageStep, key: str) -> Any:
     return step.result.get(key) if isinstance(step.result, dict) else None
 
@@ -149,6 +195,7 @@ register_subtask(
         parse=lambda text, router: parse_category(text, categories=list(router.categories)),
         max_tokens=100,
         temperature=0,  # a label, not prose: the same ticket gets the same category
+        disagreement=_category_disagreement,
         ticket_fields=lambda step: {"category": _result_value(step, "category") or ""},
         partial="triage/partials/results/category.html",
         local_model="local/ticket-classifier",
@@ -161,6 +208,7 @@ register_subtask(
         parse=lambda text, router: parse_urgency(text),
         max_tokens=150,
         temperature=0,
+        disagreement=_urgency_disagreement,
         fallback_result=DEFAULT_URGENCY,
         ticket_fields=lambda step: {"urgency_score": _result_value(step, "score")},
         partial="triage/partials/results/urgency.html",

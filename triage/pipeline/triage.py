@@ -39,6 +39,7 @@ from triage.pipeline.steps import (
 from triage.pipeline.subtasks import (
     SUBTASKS,
     Subtask,
+    local_opinion_check,
     subtask_messages,
     subtask_names,
     subtask_phases,
@@ -48,6 +49,7 @@ from triage.pipeline.subtasks import (
 from triage.routing import RouteResult, RoutingError, route
 from triage.routing.audit import calls_interrupt
 from triage.routing.config import snapshot_fresh
+from triage.services.shadow import shadow_enqueue
 
 log = logging.getLogger(__name__)
 
@@ -237,8 +239,12 @@ def step_run(run: Run, step: TriageStep, subtask: Subtask, earlier: Mapping[str,
             reasoning_tokens=result.reasoning_tokens,
             cached_tokens=result.cached_tokens,
             cost=result.cost,
+            answers=result.answers,
+            escalation_reason=result.escalation_reason[:200],
             degraded=served_by_last_resort_after_failures(result),
         )
+        if step.status == TriageStep.Status.DONE and step.run_id == run.id:  # kept by this run
+            shadow_enqueue(router_id=router.pk, task_name=subtask.name, step_id=step.pk)
 
     messages = subtask_messages(system_prompt=run.prompts.get(subtask.name, ""), router=router, ticket=ticket)
     try:
@@ -253,6 +259,7 @@ def step_run(run: Run, step: TriageStep, subtask: Subtask, earlier: Mapping[str,
             max_tokens=subtask.max_tokens,
             temperature=subtask.temperature,
             urgency=urgency_of(earlier),
+            local_check=local_opinion_check(subtask, messages, router),
             on_served=keep_result,
         )
     except RoutingError as exc:

@@ -84,6 +84,13 @@ class TaskSpec:
     expected_output_tokens: int
     first_token_timeout_seconds: float
     pool: tuple[PoolSpec, ...]  # in rank order
+    # the cascade: a doubtful answer from a pool model goes on to the next pool model
+    cascade_enabled: bool = False
+    cascade_threshold: float = 0.6
+    cascade_on_local_disagreement: bool = True
+    # shadow comparisons (services/shadow.py): a catalog model also answering a sample of done steps
+    shadow_model_id: int | None = None
+    shadow_sample_rate: float = 0.0
 
     def reasoning_effort_for(self, model: ModelSpec) -> str:
         """The effort to ask ``model`` for on this task: its pool entry's override, else its own."""
@@ -180,7 +187,12 @@ def snapshot_build(version: str | None) -> Snapshot:
             expected_input_tokens=task.expected_input_tokens,
             expected_output_tokens=task.expected_output_tokens,
             first_token_timeout_seconds=float(task.first_token_timeout_seconds),
+            cascade_enabled=task.cascade_enabled,
+            cascade_threshold=float(task.cascade_confidence_threshold),
+            cascade_on_local_disagreement=task.cascade_on_local_disagreement,
             pool=tuple(pools.get(task.pk, [])),
+            shadow_model_id=task.shadow_model_id,
+            shadow_sample_rate=float(task.shadow_sample_rate),
         )
     routers: dict[int, RouterSpec] = {}
     for router in Router.objects.all():

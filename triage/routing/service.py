@@ -90,6 +90,9 @@ class RouteResult:
     reasoning_tokens: int = 0
     cached_tokens: int = 0
     finish_reason: str = "stop"
+    # the cascade: every answer it got ({model, result, confidence, doubt, kept}), and why it escalated
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    escalation_reason: str = ""
 
 
 # Called with the result inside the transaction that completes the serving attempt's row, so what
@@ -569,23 +572,37 @@ class AttemptLog:
         self._release_trial(model)
 
     def succeeded(
-        self, adapter: ProviderAdapter, call: ModelCall, served: Served, on_served: OnServed | None
+        self,
+        adapter: ProviderAdapter,
+        call: ModelCall | None,
+        served: Served,
+        on_served: OnServed | None,
+        *,
+        answers: list[dict[str, Any]] | None = None,
     ) -> RouteResult:
-        """Complete the row (with ``on_served``'s writes, in one transaction), then the shared state."""
+        """Complete the row (with ``on_served``'s writes, in one transaction), then the shared state.
+        ``call`` None: a doubted answer served after all, whose row and shared state are complete."""
         model = served.model
-        self._record(model, CallOutcome.OK, served.latency_ms, call_id=call.pk)
+        if call is not None:
+            self._record(model, CallOutcome.OK, served.latency_ms, call_id=call.pk)
         result = _result(self.plan, self.attempts, served, last_resort=adapter.always_available)
+        if answers:
+            reasons = [a["doubt"] for a in answers if a["doubt"]]
+            result = replace(result, answers=answers, escalation_reason="; ".join(reasons))
         # one statement commits alone; with the caller's writes, one transaction holds both
         with transaction.atomic() if on_served is not None else nullcontext():
-            call_close(
-                call,
-                outcome=CallOutcome.OK,
-                latency_ms=served.latency_ms,
-                usage=served.usage,
-                cost=served.cost,
-            )
+            if call is not None:
+                call_close(
+                    call,
+                    outcome=CallOutcome.OK,
+                    latency_ms=served.latency_ms,
+                    usage=served.usage,
+                    cost=served.cost,
+                )
             if on_served is not None:
                 on_served(result)
+        if call is None:
+            return result
         if not adapter.always_available:
             self._shared_state_after_success(served)
         if self.plan.pin_key and self.plan.pinned_model_id != model.id:
@@ -593,6 +610,19 @@ class AttemptLog:
             cache.set(self.plan.pin_key, pin, timeout=self.plan.router.affinity_ttl_seconds)
         self._release_trial(model)
         return result
+
+    def doubted(self, adapter: ProviderAdapter, call: ModelCall, served: Served, reason: str) -> None:
+        """An answer the cascade doubts: its row completes as the paid, valid call it was; the attempt
+        says why the next pool model is asked."""
+        call_close(
+            call, outcome=CallOutcome.OK, latency_ms=served.latency_ms, usage=served.usage, cost=served.cost
+        )
+        self._record(
+            served.model, CallOutcome.OK, served.latency_ms, error=f"escalated: {reason}", call_id=call.pk
+        )
+        if not adapter.always_available:
+            self._shared_state_after_success(served)
+        self._release_trial(served.model)
 
     def _shared_state_after_success(self, served: Served) -> None:
         model, now = served.model, time.time()
@@ -712,13 +742,33 @@ def _result(plan: Plan, attempts: list[Attempt], served: Served, *, last_resort:
 AttemptFn = Callable[[ModelSpec, ProviderAdapter, Request, float, Progress], Iterable[StreamEvent]]
 
 
+# Why an acceptable answer is doubtful ("" when it isn't): the task's cascade asks the next pool model.
+Doubt = Callable[[Any], str]
+
+
+@dataclass
+class Doubted:
+    """A served answer the cascade doubted: billed, and kept in case no later pool model answers."""
+
+    adapter: ProviderAdapter
+    served: Served
+    reason: str
+
+
 def _failover(
-    plan: Plan, log: AttemptLog, attempt: AttemptFn, on_served: OnServed | None
+    plan: Plan, log: AttemptLog, attempt: AttemptFn, on_served: OnServed | None, doubt: Doubt | None = None
 ) -> Iterator[StreamEvent]:
     """Try each candidate in order until one serves: ``chunk`` events, then ``done`` (or ``error``
-    when a stream fails after its content began). Raises RoutingError when every candidate failed."""
+    when a stream fails after its content began). Raises RoutingError when every candidate failed.
+
+    With ``doubt`` (a cascading task), a pool model's answer that ``doubt`` questions is billed and
+    recorded, and the next pool model is asked; when none answers, the doubted answer is served."""
+    pool = {entry.model.id for entry in plan.task.pool} if plan.task is not None else set()
+    doubted: list[Doubted] = []
     try:
-        for model in plan.candidates:
+        for index, model in enumerate(plan.candidates):
+            if doubted and model.id not in pool:
+                break  # a doubted answer beats a fallback model's: keep it
             adapter = _adapter(model)
             started = time.perf_counter()
             request = log.request_for(model)
@@ -742,12 +792,65 @@ def _failover(
                 log.closed_by_caller(model, call, _elapsed_ms(started), progress)
                 raise
             assert progress.served is not None
-            result = log.succeeded(adapter, call, progress.served, on_served)
+            later_pool_model = any(m.id in pool for m in plan.candidates[index + 1 :])
+            reason = doubt(progress.served.parsed) if doubt is not None and later_pool_model else ""
+            if reason:
+                log.doubted(adapter, call, progress.served, reason)
+                doubted.append(Doubted(adapter, progress.served, reason))
+                continue
+            answers = _answers(doubted, progress.served, kept=progress.served)
+            result = log.succeeded(adapter, call, progress.served, on_served, answers=answers)
+            yield StreamEvent(kind="done", result=result, attempts=tuple(log.attempts))
+            return
+        if doubted:  # the escalation found no better answer: serve the first doubted one
+            first = doubted[0]
+            answers = _answers(doubted, None, kept=first.served)
+            result = log.succeeded(first.adapter, None, first.served, on_served, answers=answers)
             yield StreamEvent(kind="done", result=result, attempts=tuple(log.attempts))
             return
         raise RoutingError(f"Every model failed for router {plan.router.name!r}", log.attempts)
     finally:
         log.release_all_trials()
+
+
+def _answers(doubted: list[Doubted], last: Served | None, *, kept: Served) -> list[dict[str, Any]]:
+    """Every answer the cascade got, in order, and which one was kept (empty without a cascade)."""
+    if not doubted:
+        return []
+    entries = [(d.served, d.reason) for d in doubted] + ([(last, "")] if last is not None else [])
+    return [
+        {
+            "model": served.model.slug,
+            "result": served.parsed,
+            "confidence": _confidence(served.parsed),
+            "doubt": reason,
+            "kept": served is kept,
+            "cost": str(served.cost),
+        }
+        for served, reason in entries
+    ]
+
+
+def _confidence(parsed: Any) -> float | None:
+    value = parsed.get("confidence") if isinstance(parsed, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def cascade_doubt(task: TaskSpec | None, local_check: Doubt | None) -> Doubt | None:
+    """The task's cascade test: a stated confidence below its threshold, or (when it checks) the
+    caller's comparison with the local model; None when the task doesn't cascade."""
+    if task is None or not task.cascade_enabled:
+        return None
+
+    def doubt(parsed: Any) -> str:
+        confidence = _confidence(parsed)
+        if confidence is not None and confidence < task.cascade_threshold:
+            return f"low confidence {confidence:.2f}"
+        if task.cascade_on_local_disagreement and local_check is not None:
+            return local_check(parsed)
+        return ""
+
+    return doubt
 
 
 def _validate(content: str, validator: Validator | None) -> Any:
@@ -830,12 +933,15 @@ def route(
     on_served: OnServed | None = None,
     temperature: float | None = None,
     only_model: int | None = None,
+    local_check: Doubt | None = None,
 ) -> RouteResult:
     """Route one chat request; raises :class:`RoutingError` when every candidate failed.
 
     ``urgency`` (1-5), when known, restricts tiered pools to the entries serving it. ``on_served``
     runs inside the transaction that completes the serving attempt's row. ``temperature`` goes to
     models whose profile accepts one. ``only_model`` (a catalog id) probes that model alone.
+    ``local_check`` compares an answer with the local model's ("" when they agree) for a task
+    whose cascade asks for it.
     """
     plan = plan_request(
         router,
@@ -854,7 +960,8 @@ def route(
         temperature=temperature,
     )
     log = AttemptLog(plan, request, ticket_id=ticket_id, step_id=step_id, streaming=False)
-    for event in _failover(plan, log, _answer_attempt(plan, validator), on_served):
+    doubt = cascade_doubt(plan.task, local_check) if only_model is None else None
+    for event in _failover(plan, log, _answer_attempt(plan, validator), on_served, doubt):
         if event.result is not None:
             return event.result
     raise RoutingError(f"Every model failed for router {plan.router.name!r}", log.attempts)  # not reached

@@ -112,6 +112,7 @@ def _load_router(spec: dict, models: dict, *, reset: bool, report: PresetReport)
                 "example_utterances": "\n".join(task_spec["utterances"]),
                 "expected_input_tokens": 300,
                 "expected_output_tokens": task_spec["expected_output_tokens"],
+                "cascade_enabled": task_spec.get("cascade", False),
             },
         )
         task.pool.all().delete()

@@ -30,6 +30,8 @@ from triage.models import (
 )
 from triage.pipeline.subtasks import CLASSIFY, REPLY, SUBTASKS, URGENCY, subtask_names
 from triage.routing.pricing import call_cost
+from triage.services.evaluation import QualityChart, cost_quality, wilson_interval
+from triage.services.shadow import shadow_agreement
 
 QUEUE_PAGE_SIZE = 50
 SETTLED = (Ticket.Status.TRIAGED, Ticket.Status.NEEDS_ATTENTION, Ticket.Status.FAILED)
@@ -339,6 +341,11 @@ class Analytics:
     savings: list[dict[str, Any]]
     cost_series: dict[str, list[Any]]
     mix_series: dict[str, Any]
+    # shadow comparisons per (task, primary model, shadow model): billed apart, not in the costs above
+    shadow: list[dict[str, Any]] = field(default_factory=list)
+    # cost against quality per labeled task of the chosen router (services.evaluation.cost_quality)
+    quality: list[QualityChart] = field(default_factory=list)
+    quality_series: dict[str, Any] = field(default_factory=dict)
 
 
 def analytics_for(*, router: Router | None, period: str) -> Analytics:
@@ -367,6 +374,8 @@ def analytics_for(*, router: Router | None, period: str) -> Analytics:
             "served": served,
             "corrected": corrections_by.get((task, model), 0),
             "rate": corrections_by.get((task, model), 0) / served if served else 0.0,
+            # 95% Wilson interval of the rate: a handful of tickets says little
+            "interval": wilson_interval(corrections_by.get((task, model), 0), served),
         }
         for (task, model), served in sorted(served_counts.items())
         if task in (CLASSIFY, URGENCY)
@@ -392,7 +401,27 @@ def analytics_for(*, router: Router | None, period: str) -> Analytics:
         savings=savings,
         cost_series=_cost_series(calls, period),
         mix_series=_mix_series(task_stats),
+        shadow=shadow_agreement(router=router, since=since),
+        **_quality(router),
     )
+
+
+def _quality(router: Router | None) -> dict[str, Any]:
+    """The cost-vs-quality charts of one router (all labeled tickets, not just the period's): each
+    pool model alone, the cascade across thresholds, as configured and as recommended."""
+    if router is None:
+        return {}
+    charts = cost_quality(router)
+    return {
+        "quality": charts,
+        "quality_series": {
+            "tasks": [
+                {"task": c.task, "rule": c.rule, "points": c.points, "curve": c.curve}
+                for c in charts
+                if c.points
+            ]
+        },
+    }
 
 
 def _call_costs(

@@ -1,0 +1,216 @@
+"""Quality-aware routing on simulated models: does the cascade hold accuracy while most calls stay cheap?
+
+The presets' triage router, its two providers pointed at a local stub whose models answer by a
+*profile* over a labeled set (the local models' held-out split, which they never trained on):
+
+- GPT-5 Nano (the cheap first model): wrong on 30% of tickets (a deterministic share); confidence
+  partly calibrated: 70% of its wrong answers state a low confidence (0.20-0.55), the rest a high one
+  (0.65-0.90); 10% of its right answers state a low one too.
+- Claude Haiku 4.5 (behind it in the pool): right on every ticket, confidence 0.9.
+
+Each ticket's classification and urgency go through ``triage.routing.route`` exactly as a worker's
+step does (the subtask's parser, temperature and local-model check), once with the presets' cascade
+and once with it off. Prints final accuracy (urgency within +-1), the share that reached Haiku, and
+the article's cost comparison (300 input tokens; 40/30/150/250 output tokens per task; 20% of tickets
+escalated) for the presets against all-Opus (the article's: all four steps on every ticket). No network; a few seconds.
+
+    .venv/bin/python bench/quality_routing.py [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "triage_site.settings")
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if not os.environ.get("DATABASE_URL"):
+    os.environ["TRIAGE_DATA_DIR"] = tempfile.mkdtemp(prefix="triage-quality-")
+    os.environ.setdefault("TRIAGE_LOCAL_MODELS_DIR", str(ROOT / "var" / "local_models"))
+os.environ["DO_MODEL_ACCESS_KEY"] = "bench-key"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+from tests.support.stub_openai import Behaviour, StubOpenAI  # noqa: E402
+
+CHEAP, STRONG = "openai-gpt-5-nano", "anthropic-claude-haiku-4.5"
+CATEGORIES = ["billing", "bug", "how-to", "account", "feature-request", "other"]
+WRONG_SHARE = 0.30
+
+
+def _fraction(*parts: object) -> float:
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+class ProfiledModels(StubOpenAI):
+    """Answers by the labeled ticket found in the request: the cheap profile or the strong one."""
+
+    def __init__(self, labels: dict[str, Any]) -> None:
+        super().__init__()
+        self.labels = labels
+
+    def respond(self, model: str, body: dict[str, Any]) -> Behaviour:
+        user = body["messages"][-1]["content"]
+        system = body["messages"][0]["content"] if len(body["messages"]) > 1 else ""
+        row = self.labels[_key(user)]
+        task = "category" if "category" in system else "urgency"
+        right = model == STRONG or _fraction(row.id, task, "wrong") >= WRONG_SHARE
+        confidence = 0.9 if model == STRONG else _confidence(row.id, task, right)
+        if task == "category":
+            category = row.category if right else _other_category(row.id, row.category)
+            answer: dict[str, Any] = {"category": category, "confidence": confidence}
+        else:
+            score = row.urgency if right else (row.urgency + 2 if row.urgency <= 3 else row.urgency - 2)
+            answer = {
+                "score": score,
+                "sentiment": "calm",
+                "escalation_risk": False,
+                "reason": "-",
+                "confidence": confidence,
+            }
+        return Behaviour(content=json.dumps(answer), prompt_tokens=300, completion_tokens=40)
+
+
+def _confidence(ticket_id: str, task: str, right: bool) -> float:
+    draw = _fraction(ticket_id, task, "confidence")
+    low = 0.20 + 0.35 * _fraction(ticket_id, task, "low")
+    high = 0.65 + 0.25 * _fraction(ticket_id, task, "high")
+    if right:
+        return low if draw < 0.10 else max(high, 0.7)
+    return low if draw < 0.70 else high
+
+
+def _other_category(ticket_id: str, category: str) -> str:
+    others = [c for c in CATEGORIES if c != category]
+    return others[int(_fraction(ticket_id, "other") * len(others))]
+
+
+def _key(user_message: str) -> str:
+    return re.sub(r"\s+", " ", user_message).strip()[:400]
+
+
+def run(rows: list[Any], cascade: bool) -> dict[str, Any]:
+    from triage.models import ModelCall, Router, RouterTask, Ticket
+    from triage.pipeline.subtasks import SUBTASKS, local_opinion_check, subtask_messages
+    from triage.routing import config_bump_version, route
+
+    RouterTask.objects.filter(
+        router__name="triage-router", name__in=["classify_ticket", "urgency_detection"]
+    ).update(cascade_enabled=cascade)
+    config_bump_version()
+    router = Router.objects.get(name="triage-router")
+    prompts = dict(router.tasks.values_list("name", "system_prompt"))
+    before = ModelCall.objects.count()
+    right = {"classify_ticket": 0, "urgency_detection": 0}
+    for row in rows:
+        ticket = Ticket(subject=row.subject, body=row.body, customer_tier=row.customer_tier)
+        for name in right:
+            subtask = SUBTASKS[name]
+            messages = subtask_messages(system_prompt=prompts[name], router=router, ticket=ticket)
+            result = route(
+                router,
+                messages,
+                task=name,
+                validator=lambda text, s=subtask: s.parse(text, router),
+                json_mode=True,
+                max_tokens=subtask.max_tokens,
+                temperature=subtask.temperature,
+                local_check=local_opinion_check(subtask, messages, router),
+            )
+            if name == "classify_ticket":
+                right[name] += result.parsed["category"] == row.category
+            else:
+                right[name] += abs(int(result.parsed["score"]) - row.urgency) <= 1
+    calls = ModelCall.objects.order_by("id")[before:]
+    strong = {name: sum(1 for c in calls if c.model_slug == STRONG and c.task_name == name) for name in right}
+    n = len(rows)
+    return {name: {"accuracy": right[name] / n, "strong_share": strong[name] / n} for name in right}
+
+
+def article_costs(strong_share: dict[str, float]) -> tuple[Decimal, Decimal]:
+    """Per ticket on the article's mix: the presets (with the cascade's measured escalation) and all-Opus."""
+    from triage.models import LLMModel
+
+    prices = {m.slug: (m.input_price_per_m, m.output_price_per_m) for m in LLMModel.objects.all()}
+
+    def cost(slug: str, out: int, reasoning: int = 0) -> Decimal:
+        price_in, price_out = prices[slug]
+        return (300 * price_in + (out + reasoning) * price_out) / Decimal(1_000_000)
+
+    escalated = Decimal("0.2")
+    nano_reasoning = 32  # minimal effort: a few dozen hidden tokens (an estimate)
+    ours = (
+        cost(CHEAP, 40, nano_reasoning) + Decimal(str(strong_share["classify_ticket"])) * cost(STRONG, 40)
+        + cost(CHEAP, 30, nano_reasoning) + Decimal(str(strong_share["urgency_detection"])) * cost(STRONG, 30)
+        + (1 - escalated) * cost(STRONG, 150) + escalated * cost("anthropic-claude-sonnet-4.6", 150)
+        + escalated * cost("anthropic-claude-opus-4.7", 250)
+    )  # fmt: skip
+    opus = "anthropic-claude-opus-4.7"
+    # the article's "hardcoded Opus for everything": all four steps on every ticket ($1,775 per 100k)
+    all_opus = cost(opus, 40) + cost(opus, 30) + cost(opus, 150) + cost(opus, 250)
+    return ours, all_opus
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--limit", type=int, default=0, help="tickets of the held-out split (default: all)")
+    args = parser.parse_args()
+
+    from triage.local_models.store import load_dataset, split
+    from triage.models import Provider
+    from triage.routing import config_bump_version
+
+    call_command("migrate", verbosity=0)
+    call_command("load_presets", verbosity=0)
+    _, held_out = split(load_dataset())
+    rows = held_out[: args.limit] if args.limit else held_out
+    from triage.ticket_text import TicketText, ticket_message
+
+    labels = {_key(ticket_message(TicketText(r.subject, r.body, r.customer_tier))): r for r in rows}
+    stub = ProfiledModels(labels).start()
+    try:
+        Provider.objects.filter(kind="openai").update(base_url=stub.base_url)
+        config_bump_version()
+        without = run(rows, cascade=False)
+        with_cascade = run(rows, cascade=True)
+    finally:
+        stub.stop()
+
+    print(f"{len(rows)} labeled tickets (held-out split); cheap model wrong on {WRONG_SHARE:.0%}")
+    print(f"{'':28}{'accuracy':>10}{'reached Haiku':>15}")
+    for name, label in (("classify_ticket", "category"), ("urgency_detection", "urgency +-1")):
+        print(
+            f"{label + ', no cascade':28}{without[name]['accuracy']:>10.1%}{without[name]['strong_share']:>15.1%}"
+        )
+        print(
+            f"{label + ', presets cascade':28}{with_cascade[name]['accuracy']:>10.1%}{with_cascade[name]['strong_share']:>15.1%}"
+        )
+    ours, all_opus = article_costs({k: v["strong_share"] for k, v in with_cascade.items()})
+    print(
+        f"article mix per ticket: presets ${ours:.6f} vs all-Opus ${all_opus:.6f} "
+        f"({1 - ours / all_opus:.1%} below; per 100k tickets ${ours * 100_000:.0f} vs ${all_opus * 100_000:.0f})"
+    )
+    print("targets: accuracy >= 95% with <= 45% reaching the stronger model; >= 85% below all-Opus")
+
+
+if __name__ == "__main__":
+    main()
