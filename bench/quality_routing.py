@@ -210,6 +210,26 @@ def main() -> None:
         f"({1 - ours / all_opus:.1%} below; per 100k tickets ${ours * 100_000:.0f} vs ${all_opus * 100_000:.0f})"
     )
     print("targets: accuracy >= 95% with <= 45% reaching the stronger model; >= 85% below all-Opus")
+    seconds, candidates = evaluate_stored(1000)
+    print(
+        f"evaluate on 1,000 stored tickets: {seconds:.2f} s for {candidates} candidates, no network (target < 10 s)"
+    )
+
+
+def evaluate_stored(count: int) -> tuple[float, int]:
+    """``manage.py evaluate``'s replay over ``count`` stored, labeled tickets (the test fixture's)."""
+    import time
+
+    from tests.services.evaluation_data import make_eval_router, make_labeled_tickets
+    from triage.local_models.store import trained_models
+    from triage.services.evaluation import replay_prepare
+
+    trained_models()
+    router = make_eval_router(local=True)
+    make_labeled_tickets(router, count)
+    started = time.perf_counter()
+    evaluation = replay_prepare(router=router, task_name="classify_ticket").evaluate()
+    return time.perf_counter() - started, len(evaluation.candidates)
 
 
 if __name__ == "__main__":

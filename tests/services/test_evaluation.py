@@ -7,7 +7,6 @@ confidence), a strong model right on 19, the cascade cheap → strong stored whe
 from __future__ import annotations
 
 import json
-import time
 from io import StringIO
 from typing import Any
 
@@ -330,18 +329,16 @@ def test_admin_apply_skips_a_task_without_a_recommendation(
 
 
 # --- scale ---------------------------------------------------------------------------------------
-def test_a_thousand_stored_tickets_in_few_queries_and_seconds(django_assert_max_num_queries: Any) -> None:
+def test_a_thousand_stored_tickets_in_a_few_queries(django_assert_max_num_queries: Any) -> None:
     from triage.local_models.store import trained_models
 
     trained_models()  # loaded (or trained, once per data version) before the clock starts
     router = make_eval_router(local=True)
     make_labeled_tickets(router, 1000)
-    started = time.perf_counter()
+    # (its time is a benchmark's figure, not a test's: bench/quality_routing.py prints it)
     with django_assert_max_num_queries(12):
         replay = replay_prepare(router=router, task_name="classify_ticket")
         evaluation = replay.evaluate()
-    elapsed = time.perf_counter() - started
-    assert elapsed < 10, f"took {elapsed:.1f} s"
     cheap = evaluation.candidate(CHEAP)
     assert cheap is not None and (cheap.n, cheap.correct) == (1000, 700)
     assert evaluation.candidate("cascade@0.90").correct == 1000  # type: ignore[union-attr]

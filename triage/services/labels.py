@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from triage.models import Feedback, Router, Ticket
@@ -77,12 +77,19 @@ def agent_labels(*, router: Router | None = None, now: datetime | None = None) -
     """Every ticket agents labeled (of ``router``, or of all routers), ordered by ticket id."""
     now = now or timezone.now()
     corrected = corrected_values(router=router)
-    corrected_ids = _corrections(router).values("ticket_id")
     tickets = Ticket.objects.all() if router is None else Ticket.objects.filter(router=router)
     fields = ("id", "subject", "body", "customer_tier", "category", "urgency_score")
     labels: list[AgentLabel] = []
+    # a correlated EXISTS on the feedback's ticket index: PostgreSQL runs it as one index probe per
+    # ticket even before it has statistics (an IN over a join to tickets was planned as nested loops
+    # over both tables for 1,000 freshly written tickets: 18 s, against 0.13 s)
+    any_correction = Exists(
+        Feedback.objects.filter(
+            ticket=OuterRef("pk"), kind=Feedback.Kind.CORRECTION, field__in=LABELED_FIELDS
+        )
+    )
 
-    for ticket in tickets.filter(id__in=corrected_ids).only(*fields).iterator():
+    for ticket in tickets.filter(any_correction).only(*fields):
         values = corrected.get(ticket.id, {})
         category = _category(values.get("category"))
         urgency = _urgency(values.get("urgency"))
@@ -90,10 +97,11 @@ def agent_labels(*, router: Router | None = None, now: datetime | None = None) -
             labels.append(_label(ticket, category, urgency, "correction"))
 
     confirmed = tickets.filter(
+        ~any_correction,
         triaged_at__lte=now - timedelta(days=settings.TRIAGE_LABEL_CONFIRM_DAYS),
         approved_reply__edited=False,
-    ).exclude(id__in=corrected_ids)
-    for ticket in confirmed.only(*fields).iterator():
+    )
+    for ticket in confirmed.only(*fields):
         category = _category(ticket.category)
         urgency = _urgency(ticket.urgency_score)
         if category is not None or urgency is not None:

@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 HELD_BACK_SHARE = 5  # one agent label in five is held back for evaluation
 
 
-def is_held_back(ticket_id: int) -> bool:
-    """The fixed evaluation share of agents' labels: decided by the ticket id's hash, never moves."""
-    digest = hashlib.sha256(f"agent-label-{ticket_id}".encode()).hexdigest()
+def is_held_back(subject: str, body: str) -> bool:
+    """The fixed evaluation share of agents' labels: decided by a hash of the ticket's text, so a
+    ticket is always on the same side (on any database, whatever its id)."""
+    digest = hashlib.sha256(f"agent-label-{_text_key(subject, body)}".encode()).hexdigest()
     return int(digest[:8], 16) % HELD_BACK_SHARE == 0
 
 
@@ -114,7 +115,9 @@ def _retrain(run: LocalModelTraining, *, dry_run: bool) -> None:
     agent_train: list[LabeledTicket] = []
     agent_held_back: list[LabeledTicket] = []
     for label in labels:
-        held = is_held_back(label.ticket_id) or _text_key(label.subject, label.body) in held_out_texts
+        held = (
+            is_held_back(label.subject, label.body) or _text_key(label.subject, label.body) in held_out_texts
+        )
         (agent_held_back if held else agent_train).append(as_labeled(label))
     held_back = [*shipped_held_out, *agent_held_back]
 
