@@ -22,6 +22,7 @@ from triage.api.errors import ApiError
 from triage.models import ApiKey
 from triage.models.apikeys import KEY_PREFIX, SCOPE_TICKETS
 from triage.ops.client_ip import client_ip
+from triage.ops.counters import window_count
 
 WINDOW_SECONDS = 60
 KEY_CACHE_SECONDS = 300  # a key revoked behind the ORM's back (plain SQL) still works this long
@@ -58,16 +59,11 @@ def rate_limit_count(bucket: str, limit: int, *, who: str) -> None:
     """Count one request against ``bucket`` (an API key, a client address...) in its current
     one-minute window; raise a 429 naming ``who`` when it is over ``limit``."""
     now = time.time()
-    window = int(now // WINDOW_SECONDS)
-    counter = f"ratelimit:{bucket}:{window}"
-    try:
-        used = cache.incr(counter)  # on Redis one round trip (django-redis runs it as a script)
-    except ValueError:  # the window's first request (or another request is creating it)
-        used = 1 if cache.add(counter, 1, timeout=WINDOW_SECONDS * 2) else cache.incr(counter)
+    used = window_count(f"ratelimit:{bucket}", WINDOW_SECONDS, now=now)
     if used is None:  # the shared cache is unreachable (logged): nothing to count with, so no limit
         return
     if used > limit:
-        retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now) + 1)
+        retry_after = max(1, int((now // WINDOW_SECONDS + 1) * WINDOW_SECONDS - now) + 1)
         raise ApiError(
             429,
             f"Rate limit of {limit} requests per minute exceeded for {who}.",

@@ -110,25 +110,42 @@ def subtask_messages(*, system_prompt: str, router: Router, ticket: Ticket) -> l
     return messages
 
 
+def local_opinion(subtask: Subtask, messages: list[dict[str, str]], router: Router) -> dict[str, Any] | None:
+    """The subtask's built-in local model's parsed answer (in process, $0); None when it has none or
+    can't answer."""
+    local = get_local_model(subtask.local_model) if subtask.local_model else None
+    if local is None:
+        return None
+    try:
+        opinion = subtask.parse(local.reply(messages, task=subtask.name), router)
+    except Exception:  # noqa: BLE001 - a local model that can't answer has no opinion
+        return None
+    return opinion if isinstance(opinion, dict) else None
+
+
+def answers_disagree(subtask: Subtask, answer: Any, other: Any, router: Router) -> str | None:
+    """Why two parsed answers of the subtask disagree ("" when they agree; None when they can't be
+    compared): the one rule the cascade, shadow comparisons and evaluation all use."""
+    if subtask.disagreement is None or not isinstance(answer, dict) or not isinstance(other, dict):
+        return None
+    try:
+        return subtask.disagreement(answer, other, router)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def local_opinion_check(
     subtask: Subtask, messages: list[dict[str, str]], router: Router
 ) -> Callable[[Any], str] | None:
-    """For the cascade: compares a model's answer with the subtask's built-in local model's (in
-    process, $0, asked only when the router needs it); "" when they agree or the local model can't
-    say. None when the subtask isn't compared."""
+    """For the cascade: compares a model's answer with the subtask's built-in local model's (asked
+    only when the router needs it); "" when they agree or the local model can't say. None when
+    the subtask isn't compared."""
     if subtask.disagreement is None or not subtask.local_model:
         return None
-    compare = subtask.disagreement
 
     def check(answer: Any) -> str:
-        local = get_local_model(subtask.local_model)
-        if local is None or not isinstance(answer, dict):
-            return ""
-        try:
-            opinion = subtask.parse(local.reply(messages, task=subtask.name), router)
-        except Exception:  # noqa: BLE001 - a local model that can't answer has no opinion
-            return ""
-        return compare(answer, opinion, router)
+        opinion = local_opinion(subtask, messages, router)
+        return (answers_disagree(subtask, answer, opinion, router) or "") if opinion else ""
 
     return check
 

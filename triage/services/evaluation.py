@@ -36,7 +36,14 @@ from typing import Any
 from django.utils import timezone
 
 from triage.models import CallOutcome, LLMModel, ModelCall, Router, RouterTask, Ticket, TriageStep
-from triage.pipeline.subtasks import CLASSIFY, SUBTASKS, URGENCY, subtask_messages
+from triage.pipeline.subtasks import (
+    CLASSIFY,
+    SUBTASKS,
+    URGENCY,
+    answers_disagree,
+    local_opinion,
+    subtask_messages,
+)
 from triage.routing.pricing import call_cost
 
 DEFAULT_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -386,18 +393,7 @@ class Replay:
     # --- the local model's opinion ------------------------------------------------------------
     def _local_opinion(self, example: Example) -> dict[str, Any] | None:
         if example.key not in self._local:
-            from triage.local_models.registry import get_local_model
-
-            opinion = None
-            local = get_local_model(self.subtask.local_model) if self.subtask.local_model else None
-            if local is not None:
-                try:
-                    opinion = self.subtask.parse(
-                        local.reply(self.messages(example), task=self.task.name), self.router
-                    )
-                except Exception:  # noqa: BLE001 - a local model that can't answer has no opinion
-                    opinion = None
-            self._local[example.key] = opinion if isinstance(opinion, dict) else None
+            self._local[example.key] = local_opinion(self.subtask, self.messages(example), self.router)
         return self._local[example.key]
 
     def local_disagrees(self, example: Example, answer: Answer) -> bool:
@@ -405,14 +401,8 @@ class Replay:
         process, $0). Without the local model (pages), what the stored cascade recorded."""
         if not self.use_local_model:
             return answer.doubt.startswith(LOCAL_DOUBT)
-        compare = self.subtask.disagreement
         opinion = self._local_opinion(example)
-        if compare is None or opinion is None:
-            return False
-        try:
-            return bool(compare(answer.result, opinion, self.router))
-        except (KeyError, TypeError, ValueError):
-            return False
+        return bool(answers_disagree(self.subtask, answer.result, opinion, self.router))
 
     # --- candidates ---------------------------------------------------------------------------
     def single(self, model: LLMModel) -> CandidateResult:

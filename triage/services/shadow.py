@@ -28,14 +28,15 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 
 from triage.models import ModelCall, Router, ShadowComparison, TriageStep
-from triage.pipeline.subtasks import CLASSIFY, SUBTASKS, URGENCY, escalation_decision, subtask_messages
+from triage.pipeline.subtasks import SUBTASKS, Subtask, answers_disagree, subtask_messages
 from triage.routing import RoutingError, route
 from triage.routing.config import TaskSpec, snapshot_current, snapshot_fresh
 
 log = logging.getLogger(__name__)
 
 # The subtasks whose answers can be compared; other tasks' shadow settings are not used.
-SHADOWED = (CLASSIFY, URGENCY)
+# the subtasks whose answers can be compared (they define a disagreement)
+SHADOWED = tuple(name for name, subtask in SUBTASKS.items() if subtask.disagreement is not None)
 
 
 def _step_fraction(step_id: int) -> float:
@@ -79,22 +80,12 @@ def _send(step_id: int) -> None:
         log.warning("step %s: could not send its shadow comparison", step_id, exc_info=True)
 
 
-def shadow_agrees(task_name: str, primary: Any, shadow: Any, *, escalation_threshold: int) -> bool | None:
-    """Whether two answers agree: the same category; urgency scores at most one point apart and
-    the same escalation decision. None when the answers can't be compared."""
-    if not isinstance(primary, dict) or not isinstance(shadow, dict):
-        return None
-    if task_name == CLASSIFY:
-        return bool(primary.get("category")) and primary.get("category") == shadow.get("category")
-    if task_name == URGENCY:
-        try:
-            close = abs(int(primary["score"]) - int(shadow["score"])) <= 1
-            primary_side, _ = escalation_decision(urgency=primary, threshold=escalation_threshold)
-            shadow_side, _ = escalation_decision(urgency=shadow, threshold=escalation_threshold)
-        except (KeyError, TypeError, ValueError):
-            return None
-        return close and primary_side == shadow_side
-    return None
+def shadow_agrees(subtask: Subtask, primary: Any, shadow: Any, router: Router) -> bool | None:
+    """Whether two answers agree, by the subtask's own comparison (the cascade's): the same category;
+    urgency scores at most one point apart with the same escalation decision. None when they can't
+    be compared."""
+    reason = answers_disagree(subtask, primary, shadow, router)
+    return None if reason is None else not reason
 
 
 def shadow_compare(step_id: int) -> ShadowComparison | None:
@@ -139,13 +130,7 @@ def shadow_compare(step_id: int) -> ShadowComparison | None:
         error, attempts = str(exc)[:2000], exc.attempts
     call_ids = [a.call_id for a in attempts if a.call_id is not None]
     cost = ModelCall.objects.filter(pk__in=call_ids).aggregate(total=Sum("cost"))["total"] or Decimal(0)
-    agreed = (
-        None
-        if error
-        else shadow_agrees(
-            step.task_name, step.result, shadow_result, escalation_threshold=router.escalation_threshold
-        )
-    )
+    agreed = None if error else shadow_agrees(subtask, step.result, shadow_result, router)
     return ShadowComparison.objects.create(
         ticket=ticket,
         step=step,

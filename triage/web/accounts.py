@@ -22,12 +22,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import path
 
 from triage.ops.client_ip import client_ip
+from triage.ops.counters import window_count
 
 logger = logging.getLogger(__name__)
 
@@ -47,23 +47,14 @@ def password_reset_enabled(view: View) -> View:
     return wrapper
 
 
-def _count(key: str) -> int:
-    """One more request in the fixed hour window that ``key``'s first request opened."""
-    cache.add(key, 0, timeout=RESET_WINDOW_SECONDS)
-    try:
-        return int(cache.incr(key))
-    except ValueError:  # the window closed between add and incr
-        cache.set(key, 1, timeout=RESET_WINDOW_SECONDS)
-        return 1
-
-
 def reset_allowed(request: HttpRequest, email: str) -> bool:
-    """Count this request against its client address and its email address (both, always)."""
+    """Count this request against its client address and its email address (both, always; an
+    unreachable cache counts nothing and limits nothing, as for the API's rate limits)."""
     limit = settings.PASSWORD_RESET_RATE_LIMIT
     email_hash = hashlib.sha256(email.strip().lower().encode()).hexdigest()  # no address in the cache
-    by_address = _count(f"password-reset:ip:{client_ip(request)}")
-    by_email = _count(f"password-reset:email:{email_hash}")
-    return by_address <= limit and by_email <= limit
+    by_address = window_count(f"password-reset:ip:{client_ip(request)}", RESET_WINDOW_SECONDS)
+    by_email = window_count(f"password-reset:email:{email_hash}", RESET_WINDOW_SECONDS)
+    return all(used is None or used <= limit for used in (by_address, by_email))
 
 
 class LoginView(auth_views.LoginView):
