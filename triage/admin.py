@@ -297,14 +297,21 @@ class TriageStepInline(admin.TabularInline):
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
-    list_display = ["id", "subject", "status", "customer_tier", "channel", "router", "created_at"]
-    list_filter = ["status", "channel", "customer_tier", "router"]
+    list_display = ["id", "subject", "status", "customer_tier", "language", "channel", "router", "created_at"]
+    list_filter = ["status", "channel", "customer_tier", "language", "router"]
     list_select_related = ["router"]
     search_fields = ["=id", "subject", "account_id"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     list_per_page = 50
-    readonly_fields = ["created_at", "updated_at", "triaged_at", "idempotency_key", "idempotency_fingerprint"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "triaged_at",
+        "language",
+        "idempotency_key",
+        "idempotency_fingerprint",
+    ]
     inlines = [TriageStepInline]
     actions = ["retriage_all_steps"]
 

@@ -255,3 +255,17 @@ def test_openapi_and_docs_are_served(client: Client, agent_user: Any) -> None:
     schema = client.get("/api/openapi.json").json()
     assert "/api/tickets" in schema["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+def test_a_ticket_says_the_language_it_was_written_in(api: Client, presets: None) -> None:
+    german = {
+        "subject": "Rechnung doppelt abgebucht",
+        "body": "Guten Tag, uns wurde die Rechnung für November zweimal abgebucht. "
+        "Bitte erstatten Sie den Betrag.",
+    }
+    created = post_json(api, "/api/tickets", german).json()
+    assert api.get(f"/api/tickets/{created['id']}").json()["language"] == "de"
+    short = post_json(api, "/api/tickets", {"subject": "refund??", "body": "refund??"}).json()
+    assert api.get(f"/api/tickets/{short['id']}").json()["language"] == ""  # too short to tell
+    listed = {t["id"]: t["language"] for t in api.get("/api/tickets").json()["items"]}
+    assert listed[created["id"]] == "de"

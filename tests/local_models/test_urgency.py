@@ -36,13 +36,22 @@ def test_enterprise_tier_raises_a_real_problem() -> None:
     body = "Webhook deliveries to our endpoint fail with HTTP 503 and are never retried."
     plain = ask("urgency_detection", "Webhooks failing", body)
     enterprise = ask("urgency_detection", "Webhooks failing", body, tier="enterprise")
-    assert enterprise["score"] == min(5, plain["score"] + 1)
+    assert enterprise["escalation_probability"] > plain["escalation_probability"]
+    assert enterprise["score"] >= plain["score"]
     assert "enterprise tier" in enterprise["reason"]
 
 
 def test_answer_has_the_fields_and_types_the_prompt_asks_for() -> None:
     answer = ask("urgency_detection", "Slow", "The dashboard is a bit slow today.")
-    assert set(answer) == {"score", "sentiment", "escalation_risk", "reason"}
+    assert set(answer) == {
+        "score",
+        "sentiment",
+        "escalation_risk",
+        "escalation_probability",
+        "confidence",
+        "reason",
+    }
+    assert 0 <= answer["escalation_probability"] <= 1 and 0.5 <= answer["confidence"] <= 1
     assert isinstance(answer["score"], int) and 1 <= answer["score"] <= 5
     assert isinstance(answer["escalation_risk"], bool)
     assert answer["sentiment"].isalpha()

@@ -372,7 +372,9 @@ def test_ticket_page_shows_reasoning_and_cached_tokens(
     router = _router()
     first = ticket_submit(router=router, subject="Production down", body="All users blocked since 9:00.")
     triage_ticket(ticket_id=first.pk)
-    second = ticket_submit(router=router, subject="Production down again", body="Still blocked, all users.")
+    # a ticket the local classifier reads as the simulated model does (a bug), so no cascade
+    body = "The dashboard is down again for all users, every page returns 502."
+    second = ticket_submit(router=router, subject="Production down again", body=body)
     triage_ticket(ticket_id=second.pk)
     step = second.steps.get(task_name="urgency_detection", is_current=True)
     classify = second.steps.get(task_name="classify_ticket", is_current=True)

@@ -138,3 +138,15 @@ def test_bad_filter_values_are_ignored(agent_client: Client, make_ticket: Any) -
     response = agent_client.get("/?status=nonsense&urgency_min=9&page=abc")
     assert response.status_code == 200
     assert b"Still listed" in response.content
+
+
+def test_queue_and_ticket_page_show_the_detected_language(agent_client: Client, make_ticket: Any) -> None:
+    ticket = make_ticket(subject="Problème de facturation", language="fr")
+    undetermined = make_ticket(subject="refund??")
+    html = agent_client.get("/").content.decode()
+    row = html[html.index(f'id="ticket-row-{ticket.pk}"') :]
+    assert '<code title="Detected language">fr</code>' in row[: row.index("</tr>")]
+    other = html[html.index(f'id="ticket-row-{undetermined.pk}"') :]
+    assert "Too short to tell" in other[: other.index("</tr>")]
+    page = agent_client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "<dt>Language</dt><dd><code>fr</code></dd>" in page

@@ -70,6 +70,7 @@ class TicketSummaryOut(Schema):
     channel: str
     customer_tier: str
     account_id: str
+    language: str = Field(description='ISO 639-1 code detected when the ticket arrived; "" if undetermined.')
     router: str
     category: str
     urgency_score: int | None

@@ -144,6 +144,7 @@ def ticket_summary(ticket: Ticket) -> dict[str, object]:
         "channel": ticket.channel,
         "customer_tier": ticket.customer_tier,
         "account_id": ticket.account_id,
+        "language": ticket.language,
         "router": ticket.router.name,
         "category": ticket.category,
         "urgency_score": ticket.urgency_score,

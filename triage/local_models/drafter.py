@@ -1,21 +1,51 @@
-"""``local/reply-drafter``: a short customer reply built from templates and the ticket's own specifics.
+"""``local/reply-drafter``: a short customer reply in the ticket's language, from an agent's approved
+reply to a similar ticket or from templates filled with the ticket's own specifics.
 
-The reply depends on the category and urgency the local classifier and scorer compute from the
-ticket text (the pipeline runs the steps concurrently, so they are not in the request). Templates
-are filled only with values found in the ticket (invoice numbers, amounts, error codes, feature
-names, product area, times); a sentence whose value is missing is replaced, never left with a gap.
+The ticket's language is detected offline (``language.detect_language``; a text too short to tell
+counts as English). The draft is the first of these that fits:
+
+1. An approved reply (``examples``): the one an agent approved for the most similar earlier ticket
+   in the same language, if it is similar enough, fitted to this ticket (its invoice numbers, order
+   ids, amounts, error codes, times and the customer's name swapped in). An example that would keep
+   anything of its own customer is passed over for the next closest.
+2. Templates (``phrases``: English, German, French, Spanish, Portuguese, Italian and Dutch), chosen
+   by the category and urgency the local classifier and scorer compute from the ticket text (the
+   pipeline runs the steps concurrently, so they are not in the request) and filled only with
+   values found in the ticket (invoice numbers, amounts, error codes, feature names, product area,
+   times); a sentence whose value is missing is replaced, never left with a gap. For an English
+   billing, account or how-to ticket whose routine question matches the shipped FAQ, the FAQ answer
+   is the body (the FAQ is English only, so other languages never get one).
+3. A ticket in any other language (Polish, Japanese...) gets an English reply that first says a
+   colleague will answer in the customer's language, then names the specifics it understood; it
+   guesses no category, since the models weren't trained on the language.
+
+The JSON answer carries ``language`` (the ticket's language code) and ``language_supported``
+(false when the reply is in English because the drafter can't write the ticket's language) besides
+``reply``; the pipeline's reply parser reads only ``reply``.
+
 Replies are at most four sentences and only promise what a person will do next: they never say a
-refund was issued, a fix shipped or anything else was already done. FAQ answers are used where a
-routine question matches the shipped FAQ.
+refund was issued, a fix shipped or anything else was already done (an approved reply that does is
+not reused).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from triage.local_models.classifier import classify
+from triage.local_models.examples import example_reply, without_since
+from triage.local_models.language import detect_language
+from triage.local_models.phrases import (
+    PHRASES,
+    UNSUPPORTED_DETAILS,
+    UNSUPPORTED_NOTICE,
+    UNSUPPORTED_NOTICE_UNKNOWN,
+    english_language_name,
+    phrase,
+)
 from triage.local_models.registry import Message
 from triage.local_models.support_bot import faq_answer_for
 from triage.local_models.text import (
@@ -35,162 +65,207 @@ _COMPLAINT = re.compile(
     r"\b(?:slow|crash\w*|broken|times? out|clunky|fails?|error|bug|doesn'?t work)\b", re.IGNORECASE
 )
 
-
-def _join(values: Sequence[str]) -> str:
-    if len(values) <= 1:
-        return "".join(values)
-    return ", ".join(values[:-1]) + " and " + values[-1]
+Say = Callable[..., str]
 
 
-def _opener(category: str, urgency: UrgencyAssessment, specifics: Specifics, body: list[str]) -> str:
+@dataclass(frozen=True)
+class Draft:
+    reply: str
+    language: str  # the ticket's language, "en" when undetermined
+    language_supported: bool  # False: the reply is in English, not the ticket's language
+
+
+def _joiner(say: Say) -> Callable[[Sequence[str]], str]:
+    def join(values: Sequence[str]) -> str:
+        if len(values) <= 1:
+            return "".join(values)
+        return ", ".join(values[:-1]) + f" {say('join.and')} " + values[-1]
+
+    return join
+
+
+def _opener(
+    say: Say, category: str, urgency: UrgencyAssessment, specifics: Specifics, body: list[str]
+) -> str:
     signals = urgency.signals
     if signals.has("churn threat"):
-        return "I'm sorry we've let you down, and I understand you're weighing whether to stay with us."
+        return say("opener.churn")
     if signals.has("security"):
-        return "Thank you for flagging this so quickly; we take possible unauthorised access very seriously."
+        return say("opener.security")
     if urgency.score >= ESCALATION_SCORE:
         if signals.has("repeated failure"):
-            return "I'm sorry this has happened again, and I understand how disruptive it is for your team."
-        who = " to your team" if signals.has("many users blocked") else ""
-        return f"I'm sorry for the disruption this is causing{who}."
+            return say("opener.again")
+        return say("opener.disruption_team" if signals.has("many users blocked") else "opener.disruption")
     if urgency.sentiment in {"angry", "frustrated"}:
-        return "I'm sorry for the frustration this has caused."
+        return say("opener.frustration")
     if category == "other" and urgency.sentiment == "positive":
-        return "Thank you for your kind message!"
+        return say("opener.kind")
     if category == "feature-request":
-        return "Thank you for taking the time to share this with us."
-    topic = {
+        return say("opener.suggestion")
+    if category == "billing":
         # Name the invoice here unless the next sentence already does.
-        "billing": f"invoice {specifics.invoices[0]}"
-        if specifics.invoices and not any(specifics.invoices[0] in sentence for sentence in body)
-        else "your billing question",
-        "bug": f"the problem with the {specifics.area}" if specifics.area else "the problem you're seeing",
-        "account": "your account",
-        "how-to": "your question",
-        "feature-request": "your suggestion",
-        "other": "",
-    }[category]
-    return f"Thanks for getting in touch about {topic}." if topic else "Thanks for getting in touch."
+        if specifics.invoices and not any(specifics.invoices[0] in sentence for sentence in body):
+            return say("opener.invoice", invoice=specifics.invoices[0])
+        return say("opener.billing")
+    if category == "bug":
+        return say("opener.bug_area", area=specifics.area) if specifics.area else say("opener.bug")
+    if category == "account":
+        return say("opener.account")
+    if category == "how-to":
+        return say("opener.question")
+    return say("opener.plain")
 
 
-def _details(specifics: Specifics) -> str:
-    """'the 502 Bad Gateway error on the dashboard since 09:14 UTC', or '' when nothing specific is known."""
+def _details(say: Say, specifics: Specifics) -> str:
+    """'the 502 Bad Gateway error on the dashboard (09:14 UTC onwards)', or '' when nothing specific
+    is known."""
     parts = []
     if specifics.errors:
-        named = _join(list(specifics.errors[:2]))
+        errors = list(specifics.errors[:2])
+        named = _joiner(say)(errors)
         # "the 500 Internal Server Error", not "the 500 Internal Server Error error".
-        noun = "" if named.lower().endswith(("error", "exception")) else " error"
-        parts.append(f"the {named}{noun}{'s' if noun and len(specifics.errors) > 1 else ''}")
-    if specifics.area:
-        parts.append(f"{'on' if parts else 'with'} the {specifics.area}")
+        self_named = named.lower().endswith(("error", "exception"))
+        plural = "_plural" if self_named and len(errors) > 1 else ("s" if len(errors) > 1 else "")
+        parts.append(say(f"details.{'named' if self_named else 'error'}{plural}", errors=named))
+        if specifics.area:
+            parts.append(say("details.on_area", area=specifics.area))
+    elif specifics.area:
+        parts.append(say("details.problem_area", area=specifics.area))
     if specifics.times:
-        parts.append(f"({specifics.times[0].removeprefix('since ')} onwards)")
-    if not parts:
-        return ""
-    text = " ".join(parts)
-    return text if specifics.errors else f"the problem {text}"
+        if not parts:
+            parts.append(say("details.problem"))
+        parts.append(say("details.since", time=without_since(specifics.times[0])))
+    return " ".join(parts)
 
 
 def _body(
-    category: str, urgency: UrgencyAssessment, specifics: Specifics, faq: str | None, text: str
+    say: Say, category: str, urgency: UrgencyAssessment, specifics: Specifics, faq: str | None, text: str
 ) -> list[str]:
     high = urgency.score >= ESCALATION_SCORE
+    join = _joiner(say)
     if category == "billing":
         if faq and not high and not specifics.invoices:
             return [faq]
         if specifics.invoices:
-            amount = f" for {specifics.amounts[0]}" if specifics.amounts else ""
-            return [
-                f"Our billing team will review invoice {_join(list(specifics.invoices[:2]))}{amount} "
-                "and confirm exactly what was charged and why."
-            ]
-        return [
-            "Our billing team will review the charges on your account and confirm what happened.",
-            "If you can, please reply with the invoice number so we can find the charge quickly.",
-        ]
+            invoices = list(specifics.invoices[:2])
+            key = "billing.invoices" if len(invoices) > 1 else "billing.invoice"
+            if specifics.amounts:
+                return [say(f"{key}_amount", invoices=join(invoices), amount=specifics.amounts[0])]
+            return [say(key, invoices=join(invoices))]
+        return [say("billing.charges"), say("billing.ask_invoice")]
     if category == "bug":
-        details = _details(specifics)
+        details = _details(say, specifics)
         if high:
-            first = (
-                f"Our engineers are treating {details or 'this'} as high priority and will investigate it."
-            )
+            first = say("bug.high", details=details) if details else say("bug.high_unspecified")
         else:
-            first = f"Our engineers will look into {details or 'this problem'}."
-        if specifics.errors:
-            return [first]
-        return [
-            first,
-            "If you can, please reply with the exact error message and when it started, "
-            "which helps us find the cause faster.",
-        ]
+            first = say("bug.look", details=details) if details else say("bug.look_unspecified")
+        return [first] if specifics.errors else [first, say("bug.ask_error")]
     if category == "account":
         if urgency.signals.has("security"):
-            return [
-                "Please change your password and revoke any API keys or sessions "
-                "you don't recognise right away.",
-                "Our team will review the recent activity on your account with you.",
-            ]
+            return [say("account.security_steps"), say("account.security_review")]
         if faq and not high:
             return [faq]
-        errors = f" (including the {_join(list(specifics.errors[:2]))} responses)" if specifics.errors else ""
-        return [f"Our account team will look into your access{errors} and reply here with next steps."]
+        if specifics.errors:
+            return [say("account.access_errors", errors=join(list(specifics.errors[:2])))]
+        return [say("account.access")]
     if category == "how-to":
         if faq:
             return [faq]
-        where = (
-            f" for the {specifics.integration} integration"
-            if specifics.integration
-            else (f" for the {specifics.area}" if specifics.area else "")
-        )
-        return [f"A member of our team will reply with step-by-step instructions{where}."]
+        if specifics.integration:
+            return [say("howto.steps_integration", integration=specifics.integration)]
+        if specifics.area:
+            return [say("howto.steps_area", area=specifics.area)]
+        return [say("howto.steps")]
     if category == "feature-request":
-        feature = f"including adding {specifics.features[0]}" if specifics.features else "like this one"
-        sentences = [
-            f"Our product team reviews every suggestion, {feature}, though I can't promise a timeline."
-        ]
+        if specifics.features:
+            sentences = [say("feature.named", feature=specifics.features[0])]
+        else:
+            sentences = [say("feature.generic")]
         if specifics.area and specifics.errors:
-            sentences.append(
-                f"The {specifics.errors[0]} error on the {specifics.area} is a separate problem, "
-                "and our engineers will look at it too."
-            )
+            sentences.append(say("feature.separate_error", error=specifics.errors[0], area=specifics.area))
         elif _COMPLAINT.search(text):
-            where = f" with the {specifics.area}" if specifics.area else ""
-            sentences.append(
-                f"The problem you mention{where} is in this ticket too, so our engineers can look at it."
-            )
+            if specifics.area:
+                sentences.append(say("feature.complaint_area", area=specifics.area))
+            else:
+                sentences.append(say("feature.complaint"))
         return sentences
-    return ["A member of our team will read your message and reply if anything is needed from us."]
+    return [say("other.read")]
 
 
-def _closing(category: str, urgency: UrgencyAssessment, answered_from_faq: bool) -> str:
+def _closing(say: Say, category: str, urgency: UrgencyAssessment, answered_from_faq: bool) -> str:
     if category == "other" and urgency.score < ESCALATION_SCORE:
         return ""  # the body already says a person will reply if needed
     if answered_from_faq:
-        return "If that doesn't solve it, just reply here and we'll help further."
+        return say("closing.faq")
     if urgency.score >= ESCALATION_SCORE:
-        return "We'll keep you updated here as soon as we know more."
-    return "We'll reply here as soon as we've looked into it."
+        return say("closing.updates")
+    return say("closing.reply")
 
 
-def draft_reply(ticket: TicketText) -> str:
+def _speaker(language: str) -> Say:
+    """The phrase lookup for ``language``."""
+
+    def say(key: str, **values: str) -> str:
+        return phrase(language, key, **values)
+
+    return say
+
+
+def _named_for(language: str, specifics: Specifics) -> Specifics:
+    """The specifics as ``language``'s sentences name them."""
+    if language == "en" or not specifics.area:
+        return specifics
+    # The other languages name an area after a neutral noun, as a proper name: "im Bereich Export".
+    return replace(specifics, area=specifics.area[0].upper() + specifics.area[1:])
+
+
+def template_reply(ticket: TicketText, *, language: str = "en") -> str:
+    """The reply from templates in ``language`` (one of ``phrases.PHRASES``)."""
     category = classify(ticket).category
     urgency = assess(ticket)
-    specifics = extract_specifics(ticket)
+    say, specifics = _speaker(language), _named_for(language, extract_specifics(ticket))
     # A ticket is longer than a chat question, so it needs a closer match to get a FAQ answer.
     match = (
         faq_answer_for(ticket, minimum=TICKET_FAQ_SIMILARITY)
-        if category in {"billing", "account", "how-to"}
+        if language == "en" and category in {"billing", "account", "how-to"}
         else None
     )
     faq = match.entry.answer if match else None
-    body = _body(category, urgency, specifics, faq, ticket_text(ticket))
+    body = _body(say, category, urgency, specifics, faq, ticket_text(ticket))
     sentences = [
-        _opener(category, urgency, specifics, body),
+        _opener(say, category, urgency, specifics, body),
         *body,
-        _closing(category, urgency, faq is not None and faq in body),
+        _closing(say, category, urgency, faq is not None and faq in body),
     ]
-    sentences = [sentence for sentence in sentences if sentence]
-    return " ".join(_at_most(sentences, MAX_SENTENCES))
+    return " ".join(_at_most([s for s in sentences if s], MAX_SENTENCES))
+
+
+def unsupported_language_reply(ticket: TicketText, *, language: str) -> str:
+    """An English reply saying a colleague will answer in the customer's language."""
+    name = english_language_name(language)
+    notice = UNSUPPORTED_NOTICE.format(language=name) if name else UNSUPPORTED_NOTICE_UNKNOWN
+    specifics = extract_specifics(ticket)
+    details = [*specifics.invoices[:1], *specifics.orders[:1], *specifics.errors[:1]]
+    sentences = [
+        notice,
+        UNSUPPORTED_DETAILS.format(details=_joiner(_speaker("en"))(details)) if details else "",
+        phrase("en", "closing.reply"),
+    ]
+    return " ".join(s for s in sentences if s)
+
+
+def draft(ticket: TicketText) -> Draft:
+    language = detect_language(ticket_text(ticket)).code or "en"
+    adapted = example_reply(ticket, language=language)
+    if adapted is not None:
+        return Draft(adapted, language, True)
+    if language not in PHRASES:
+        return Draft(unsupported_language_reply(ticket, language=language), language, False)
+    return Draft(template_reply(ticket, language=language), language, True)
+
+
+def draft_reply(ticket: TicketText) -> str:
+    return draft(ticket).reply
 
 
 def _at_most(sentences: list[str], limit: int) -> list[str]:
@@ -207,4 +282,11 @@ class ReplyDrafter:
     def reply(self, messages: Sequence[Message], *, task: str | None) -> str:
         if task != TASK:
             raise ValueError(f"{self.slug} only serves {TASK}, not {task!r}")
-        return json.dumps({"reply": draft_reply(ticket_from_messages(messages))})
+        result = draft(ticket_from_messages(messages))
+        return json.dumps(
+            {
+                "reply": result.reply,
+                "language": result.language,
+                "language_supported": result.language_supported,
+            }
+        )

@@ -32,6 +32,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from triage.local_models.escalation import Stacker, fit_escalation
 from triage.local_models.inference import LinearTextModel
 from triage.local_models.text import STEP_SIGNALS, detect_signals, signal_tokens
 from triage.ticket_text import TicketText
@@ -42,9 +43,14 @@ DATA_FILE = Path(__file__).resolve().parent / "data" / "tickets.jsonl"
 CACHE_PREFIX = "local-models-"
 # Agents' labels a retrain adopted, in the cache directory; trained on in full (never held out).
 AGENT_LABELS_NAME = "agent_labels.jsonl"
+# A ticket labeled this urgent or more needs a human (the labeling rule).
+ESCALATION_LABEL = 4
+TEMPLATE_WEIGHT = 0.3
 # The cache is also keyed by the code that turns a ticket into features and trains on it, so
 # editing a signal pattern or the pipelines never reads back a model fitted on other features.
-FEATURE_CODE = (Path(__file__).resolve(), Path(__file__).resolve().parent / "text.py")
+FEATURE_CODE = tuple(
+    Path(__file__).resolve().parent / name for name in ("store.py", "text.py", "escalation.py")
+)
 
 
 def feature_code_hash() -> str:
@@ -150,6 +156,16 @@ def urgency_input(ticket: TicketText) -> str:
     return f"{ticket.subject}\n{ticket.body}\n{signal_tokens(signals)}"
 
 
+def training_weight(row: LabeledTicket) -> float:
+    """Tickets made from templates count for less than tickets people wrote: there are many of
+    them, and real tickets don't read like them."""
+    return TEMPLATE_WEIGHT if row.source.startswith("template") else 1.0
+
+
+def escalation_input(ticket: TicketText) -> str:
+    return f"{ticket.subject}\n{ticket.body}"
+
+
 def base_urgency(row: LabeledTicket) -> int:
     """The label the learned urgency model trains on: the label without the steps the scorer adds itself.
 
@@ -179,7 +195,10 @@ def build_category_pipeline() -> Pipeline:
             ),
         ]
     )
-    return Pipeline([("features", features), ("model", LogisticRegression(C=20.0, max_iter=3000))])
+    # Balanced class weights: the rarer categories (feature requests, "other") are the ones a
+    # realistic ticket is most often mistaken for something else.
+    model = LogisticRegression(C=20.0, max_iter=3000, class_weight="balanced")
+    return Pipeline([("features", features), ("model", model)])
 
 
 def build_urgency_pipeline() -> Pipeline:
@@ -201,6 +220,8 @@ def build_urgency_pipeline() -> Pipeline:
 class TrainedModels:
     category: Pipeline
     urgency: Pipeline
+    escalation_text: Pipeline
+    escalation: Stacker
     data_hash: str
     trained_on: int
     # True when this process fitted the models rather than reading them from the cache.
@@ -218,8 +239,20 @@ def train(rows: list[LabeledTicket], digest: str, extra: Sequence[LabeledTicket]
     category.fit([category_input(r.ticket) for r in category_rows], [r.category for r in category_rows])
     urgency = build_urgency_pipeline()
     urgency.fit([urgency_input(r.ticket) for r in urgency_rows], [base_urgency(r) for r in urgency_rows])
+    escalation_text, escalation = fit_escalation(
+        [escalation_input(r.ticket) for r in urgency_rows],
+        [detect_signals(r.ticket) for r in urgency_rows],
+        [r.urgency >= ESCALATION_LABEL for r in urgency_rows],
+        [training_weight(r) for r in urgency_rows],
+    )
     return TrainedModels(
-        category=category, urgency=urgency, data_hash=digest, trained_on=len(train_rows), fresh=True
+        category=category,
+        urgency=urgency,
+        escalation_text=escalation_text,
+        escalation=escalation,
+        data_hash=digest,
+        trained_on=len(train_rows),
+        fresh=True,
     )
 
 
@@ -322,6 +355,7 @@ class LoadedModels:
 
     category: LinearTextModel
     urgency: LinearTextModel
+    escalation_text: LinearTextModel
     fitted: TrainedModels
 
 
@@ -341,6 +375,7 @@ def trained_models() -> LoadedModels:
             _loaded = LoadedModels(
                 category=LinearTextModel(fitted.category),
                 urgency=LinearTextModel(fitted.urgency),
+                escalation_text=LinearTextModel(fitted.escalation_text),
                 fitted=fitted,
             )
         return _loaded

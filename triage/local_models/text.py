@@ -76,9 +76,9 @@ def count_sentences(text: str) -> int:
 
 # --- specifics -------------------------------------------------------------------------------
 
-_INVOICE = re.compile(r"\bINV-?\d{3,}\b", re.IGNORECASE)
+_INVOICE = re.compile(r"\bINV-?\d{3,}(?:-\d+)*\b", re.IGNORECASE)
 _ORDER = re.compile(r"(?<![\w#])#\d{4,}\b")
-_AMOUNT = re.compile(r"(?:[$€£]\s?\d[\d,]*(?:\.\d{2})?|\d[\d,]*(?:\.\d{2})?\s?(?:€|EUR|USD|GBP)\b)")
+_AMOUNT = re.compile(r"(?:[$€£]\s?\d[\d,]*(?:\.\d{2})?|\d[\d.,]*\d?\s?(?:€|(?:EUR|USD|GBP)\b))")
 _HTTP = re.compile(
     r"\b(?:HTTP\s?)?([45]\d\d)(?:s\b|\b)(?:\s(?:Bad Gateway|Internal Server Error|Unauthorized|Forbidden|"
     r"Too Many Requests|Service Unavailable|Not Found|gateway timeout))?",
@@ -168,7 +168,9 @@ def extract_specifics(ticket: TicketText) -> Specifics:
     for match in _HTTP.finditer(text):
         code = match.group(1)
         if not any(code in e for e in errors) and not _looks_like_number_in_prose(text, match):
-            errors.append(match.group(0).rstrip("s") if match.group(0).endswith("s") else match.group(0))
+            token = match.group(0)
+            # "502s" is the code in the plural; "429 Too Many Requests" keeps its s.
+            errors.append(token[:-1] if re.fullmatch(r"[45]\d\ds", token) else token)
     features = [m.group("feature") for m in _FEATURE.finditer(text)]
     area_match = _AREA.search(text)
     integration = _INTEGRATION.search(text)
@@ -187,8 +189,11 @@ def extract_specifics(ticket: TicketText) -> Specifics:
 def _looks_like_number_in_prose(text: str, match: re.Match[str]) -> bool:
     # "4000 records", "400 people": a status code is followed by s/an error word or preceded by HTTP.
     after = text[match.end() : match.end() + 12].lower()
+    before = text[max(0, match.start() - 12) : match.start()].lower()
     token = match.group(0)
     if token.lower().startswith("http") or token.endswith("s") or " " in token:
+        return False
+    if re.search(r"(?:error|erro|errore|erreur|fehler|fout|code|status|código)\s*:?\s*$", before):
         return False
     return not re.match(r"\s*(?:error|errors|response|responses|from|on|status|code)\b", after)
 
@@ -232,11 +237,25 @@ SIGNAL_PATTERNS: dict[str, re.Pattern[str]] = {
     "security": re.compile(
         r"\b(?:hacked|breach|compromised|phishing|suspicious|unauthori[sz]ed access|"
         r"logins? (?:I|we) didn'?t make|"
-        r"nobody on our team created|changed my email|unknown IP|account takeover|(?:i|we) didn'?t do this)",
+        r"nobody on our team created|changed my email|unknown IP|account takeover|"
+        r"(?:i|we) didn'?t do (?:this|that)|wasn'?t me|"
+        r"(?:i|we) (?:didn'?t|never) (?:request|make|authori[sz]e)|"
+        r"password (?:was |has been )?changed|"
+        r"leak(?:ed)?|exposed|stolen|suspect|verdächtig|gehackt|piraté|sospechos|hackead|suspeit|sospett|"
+        r"verdacht|n'ai jamais demandé|no he sido yo|non sono stato)",
+        re.IGNORECASE,
+    ),
+    "legal": re.compile(
+        r"\b(?:lawyers?|attorneys?|legal (?:action|department|team|counsel|steps)|lawsuit|sue\b|"
+        r"breach of (?:contract|the agreement|sla)|sla breach|regulator|gdpr complaint|"
+        r"data protection authority|small claims|"
+        r"avocat|anwalt|rechtliche schritte|abogado|avvocato|advocaat)",
         re.IGNORECASE,
     ),
     "data loss": re.compile(
-        r"\b(?:data loss|lost (?:all|our|my)|disappeared|were deleted|got deleted|deleted without|are gone|"
+        r"\b(?:data loss|lost (?:all|our|my) (?:\w+ )?(?:data|files|records|projects|work|contacts|orders|"
+        r"invoices|history|documents|photos|emails|messages|entries|changes)|lost all|"
+        r"disappeared|were deleted|got deleted|deleted without|are gone|"
         r"overwrote|overwritten|wiped|data lost)\b",
         re.IGNORECASE,
     ),
@@ -258,11 +277,77 @@ SIGNAL_PATTERNS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
 }
+# The same signals in the other languages the models were trained on (German, French, Spanish,
+# Portuguese, Italian, Dutch): the phrases customers use for them, kept apart for readability.
+OTHER_LANGUAGE_SIGNALS: dict[str, re.Pattern[str]] = {
+    "outage": re.compile(
+        r"\b(?:ausfall|funktioniert (?:gar )?nicht(?: mehr)?|nicht erreichbar|geht nichts mehr|"
+        r"ne fonctionne plus|inaccessible|hors service|plus rien ne marche|"
+        r"no funciona|no carga|no responde|fuera de servicio|"
+        r"não funciona|não carrega|fora do ar|indisponível|"
+        r"non funziona|non si carica|irraggiungibile|"
+        r"werkt niet(?: meer)?|ligt plat|niet bereikbaar|storing)",
+        re.IGNORECASE,
+    ),
+    "many users blocked": re.compile(
+        r"\b(?:alle (?:unsere |onze )?(?:mitarbeiter|kollegen|kunden|nutzer|medewerkers|klanten|gebruikers)|"
+        r"tous (?:nos|les) (?:utilisateurs|clients|collaborateurs|employés|salariés)|toute l'équipe|"
+        r"todos (?:nuestros|los|os nossos|os) "
+        r"(?:usuarios|clientes|empleados|utilizadores|usuários|funcionários)|"
+        r"todo el equipo|toda a equipe|tutti i (?:nostri )?(?:utenti|clienti|dipendenti)|tutto il team|"
+        r"iedereen|niemand (?:van ons|kan)|nessuno (?:di noi|riesce)|nadie puede|ninguém consegue|"
+        r"personne ne peut|niemand kann|\d{2,}\s+(?:mitarbeiter|utilisateurs|usuarios|usuários|utenti|"
+        r"gebruikers|medewerkers|salariés|empleados|funcionários|dipendenti))",
+        re.IGNORECASE,
+    ),
+    "security": re.compile(
+        r"\b(?:unbefugt|nicht autorisiert|nicht von mir|accès non autorisé|pas moi|"
+        r"acceso no autorizado|no (?:lo )?solicité|acesso não autorizado|não fui eu|não solicitei|"
+        r"accesso non autorizzato|non richiesto|niet (?:door mij|aangevraagd)|onbevoegd|phishing)",
+        re.IGNORECASE,
+    ),
+    "legal": re.compile(
+        r"\b(?:juristisch|gericht|klage|justice|tribunal|mise en demeure|judicial|juzgado|demanda|"
+        r"processo|tribunale|diffida|rechter|rechtszaak|ingebrekestelling)",
+        re.IGNORECASE,
+    ),
+    "data loss": re.compile(
+        r"\b(?:(?:sind|ist|wurden) (?:alle |komplett )?(?:verschwunden|gelöscht)|daten verloren|"
+        r"(?:ont|a|sont) (?:tous |toutes )?(?:disparu|été supprimé)e?s?|données perdues|"
+        r"(?:han|ha) (?:desaparecido|sido borrad[oa]s)|datos perdidos|"
+        r"(?:sumiram|foram apagad[oa]s|desapareceram)|dados perdidos|"
+        r"(?:sono|è) (?:tutti |tutte )?(?:spariti|scompars[eio]|stat[ie] cancellat[ie])|dati persi|"
+        r"(?:zijn|is) (?:allemaal )?(?:verdwenen|verwijderd)|gegevens kwijt)\b",
+        re.IGNORECASE,
+    ),
+    "repeated failure": re.compile(
+        r"\b(?:erneut|schon wieder|zum (?:zweiten|dritten) mal|encore une fois|à nouveau|"
+        r"(?:deuxième|troisième) (?:fois|relance|mail)|de nuevo|otra vez|(?:segunda|tercera) vez|"
+        r"de novo|novamente|(?:segundo|terceiro) (?:contato|e-mail|chamado)|já abri|"
+        r"di nuovo|ancora una volta|(?:seconda|terza) volta|opnieuw|alweer|(?:tweede|derde) (?:keer|mail))",
+        re.IGNORECASE,
+    ),
+    "deadline": re.compile(
+        r"\b(?:morgen|heute|sofort|dringend|demain|aujourd'hui|urgent|mañana|hoy|urgente|amanhã|hoje|"
+        r"domani|oggi|vandaag|spoed|dringend|entro (?:il|venerdì|lunedì)|avant (?:vendredi|lundi))",
+        re.IGNORECASE,
+    ),
+    "churn threat": re.compile(
+        r"\b(?:kündigen|anbieter wechseln|résilier|changer de (?:fournisseur|prestataire)|cancelar|"
+        r"cambiar de proveedor|mudar de fornecedor|disdire|cambiare fornitore|opzeggen|overstappen)",
+        re.IGNORECASE,
+    ),
+    "production or revenue impact": re.compile(
+        r"\b(?:umsatz|bestellungen|chiffre d'affaires|commandes|ventas|pedidos|vendas|vendite|ordini|"
+        r"omzet|bestellingen|produktion|production|producción|produção|produzione|productie)",
+        re.IGNORECASE,
+    ),
+}
 # Signals that raise a real problem one step (the scorer's rule, mirrored when training).
 STEP_SIGNALS = ("repeated failure", "deadline")
 _BLOCKING = re.compile(
     r"\b(?:blocked|blockiert|bloqu\w+|can'?t|cannot|unable|affected|locked out|idle|down|fail\w*|"
-    r"no access|not able|stuck|broken|errors?)\b",
+    r"no access|not able|stuck|broken|errors?|returns? (?:an? )?5\d\d|5\d\ds?|timing out|times out)\b",
     re.IGNORECASE,
 )
 _NO_RUSH = re.compile(
@@ -289,7 +374,12 @@ class Signals:
 
 def detect_signals(ticket: TicketText) -> Signals:
     text = ticket_text(ticket)
-    seen = [name for name, pattern in SIGNAL_PATTERNS.items() if pattern.search(text)]
+    seen = [
+        name
+        for name, pattern in SIGNAL_PATTERNS.items()
+        if pattern.search(text)
+        or (name in OTHER_LANGUAGE_SIGNALS and OTHER_LANGUAGE_SIGNALS[name].search(text))
+    ]
     if "many users blocked" in seen and not _BLOCKING.search(text):
         seen.remove("many users blocked")  # "we asked all agents to..." names many users, blocks none
     enterprise = ticket.customer_tier.strip().lower() == "enterprise" or bool(_ENTERPRISE_TEXT.search(text))

@@ -1,22 +1,24 @@
 """``local/urgency-scorer``: urgency 1-5, sentiment, escalation risk and the signals behind them.
 
-How the score is made, in two layers:
+How the answer is made:
 
-1. A learned model: TF-IDF over the ticket's words and characters plus pseudo-words for the
-   explicit signals found in it (outage, many users blocked, enterprise tier, churn threat,
-   security, data loss, repeated failure, deadline, revenue impact, "no rush"), into a logistic
-   regression trained on the urgency labels of the shipped labeled set (see ``store``), with the
-   rule-made steps of layer 2 taken out of the labels (``store.base_urgency``). Its most likely
-   class is the base score: how severe the problem itself is.
-2. Explicit steps and floors that the label guideline makes non-negotiable and a linear model can
-   only approximate: a real problem (base 2 or more) that keeps failing or has a deadline is one
-   level higher; an enterprise customer with a real problem (3 or more) is one level higher;
-   a churn threat, a security problem or data loss is at least 4; an outage or many blocked users
-   is at least 4, and an outage hitting many users or an enterprise customer is 5.
+1. Does the ticket need a human? ``escalation``'s calibrated probability (a text model's log-odds
+   and the explicit signals: outage, many users blocked, enterprise tier, security, data loss,
+   legal, churn threat, repeated contact, deadline, revenue impact), against the threshold fitted
+   for recall at a fixed precision; a possible security problem, data loss or an outage hitting
+   many users escalates whatever the probability (the labeling rule makes them a 4 and 5s).
+   ``escalation_risk`` is that decision, and the probability is in the answer.
+2. How severe is it? A learned model (TF-IDF plus the signals as pseudo-words into a logistic
+   regression, trained on the labels with the rule-made steps taken out: ``store.base_urgency``)
+   gives the base level; a real problem that keeps failing or has a deadline is one level higher,
+   and one more for an enterprise customer. The score is then kept consistent with the decision:
+   4 or 5 exactly when the ticket is escalated (5 for an outage hitting many users or an
+   enterprise customer, or data loss), at most 3 otherwise.
 
-Sentiment is VADER's compound score (vaderSentiment) turned into one word. ``escalation_risk`` is
-true from 4 up, or whenever a churn threat or a security problem is seen. The reason names every
-signal seen, so an agent can check it against the ticket.
+``confidence`` says how sure the escalation decision is (0.5 at the threshold), halved for a ticket
+in a language the models were not trained on, so a cascade sends such tickets on. Sentiment is
+VADER's compound score (vaderSentiment) turned into one word. The reason names every signal seen,
+so an agent can check it against the ticket.
 """
 
 from __future__ import annotations
@@ -27,14 +29,28 @@ from dataclasses import dataclass
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from triage.local_models.language import OUT_OF_LANGUAGE_FACTOR, detect_language
 from triage.local_models.registry import Message
-from triage.local_models.store import trained_models, urgency_input
-from triage.local_models.text import STEP_SIGNALS, Signals, detect_signals, ticket_from_messages
+from triage.local_models.store import TrainedModels, escalation_input, trained_models, urgency_input
+from triage.local_models.text import STEP_SIGNALS, Signals, detect_signals, ticket_from_messages, ticket_text
 from triage.once import built_once
 from triage.ticket_text import TicketText
 
 TASK = "urgency_detection"
 ESCALATION_SCORE = 4
+# The labeling rule's non-negotiables: a possible security problem is at least a 4, data loss and
+# an outage hitting many users are 5s, however calm the ticket reads; these escalate whatever the
+# probability says.
+HARD_SIGNALS = ("security", "data loss")
+# A probability at least this share of the threshold is a near miss: scored 3, not lower.
+NEAR_ESCALATION = 0.7
+
+
+def must_escalate(signals: Signals) -> bool:
+    many_down = signals.has("outage") and signals.has("many users blocked")
+    return many_down or any(signals.has(name) for name in HARD_SIGNALS)
+
+
 DOMAIN_NEUTRAL_WORDS = ("po",)
 SENTIMENT_HEAD = 400
 SENTIMENT_TAIL = 200
@@ -54,6 +70,8 @@ class UrgencyAssessment:
     score: int
     sentiment: str
     escalation_risk: bool
+    escalation_probability: float
+    confidence: float
     reason: str
     signals: Signals
     learned_score: int
@@ -64,24 +82,61 @@ class UrgencyAssessment:
                 "score": self.score,
                 "sentiment": self.sentiment,
                 "escalation_risk": self.escalation_risk,
+                "escalation_probability": self.escalation_probability,
+                "confidence": self.confidence,
                 "reason": self.reason,
             }
         )
 
 
-def apply_floors(learned: int, signals: Signals) -> int:
+def apply_steps(learned: int, signals: Signals) -> int:
+    """The learned severity with the rule's steps: a real problem that keeps failing or has a
+    deadline is one level higher, and one more for an enterprise customer."""
     score = learned
     if any(signals.has(step) for step in STEP_SIGNALS) and score >= 2:
         score += 1
     if signals.enterprise and score >= 3:
         score += 1
-    if signals.has("churn threat") or signals.has("security") or signals.has("data loss"):
-        score = max(score, 4)
-    if signals.has("outage") and (signals.has("many users blocked") or signals.enterprise):
-        score = 5
-    elif signals.has("outage") or signals.has("many users blocked"):
-        score = max(score, 4)
     return max(1, min(5, score))
+
+
+def urgency_score(learned: int, signals: Signals, escalate: bool, near_escalation: bool = False) -> int:
+    """1-5, consistent with the escalation decision: 4 or 5 exactly when the ticket needs a human.
+
+    A ticket close to the escalation threshold is at least a 3 (a near miss is then one level off,
+    not three); the rule's 5s (an outage hitting many users or an enterprise customer, data loss)
+    are kept.
+    """
+    score = apply_steps(learned, signals)
+    if not escalate:
+        if near_escalation:
+            score = max(score, ESCALATION_SCORE - 1)
+        return min(score, ESCALATION_SCORE - 1)
+    critical = signals.has("data loss") or (
+        signals.has("outage") and (signals.has("many users blocked") or signals.enterprise)
+    )
+    return 5 if critical else max(score, ESCALATION_SCORE)
+
+
+def decision_confidence(probability: float, threshold: float) -> float:
+    """How sure the escalation decision is: 0.5 at the threshold, 1.0 at a certain probability."""
+    if probability >= threshold:
+        return 0.5 + 0.5 * (probability - threshold) / max(1e-9, 1.0 - threshold)
+    return 0.5 + 0.5 * (threshold - probability) / max(1e-9, threshold)
+
+
+def scores_of(models: TrainedModels, tickets: Sequence[TicketText]) -> list[int]:
+    """Urgency as served, from fitted (not loaded) models: what a retrain compares before adopting."""
+    learned = models.urgency.predict([urgency_input(t) for t in tickets])
+    log_odds = models.escalation_text.decision_function([escalation_input(t) for t in tickets])
+    scores = []
+    for ticket, level, odds in zip(tickets, learned, log_odds, strict=True):
+        signals = detect_signals(ticket)
+        probability = models.escalation.probability(float(odds), signals)
+        escalate = probability >= models.escalation.threshold or must_escalate(signals)
+        near = probability >= NEAR_ESCALATION * models.escalation.threshold
+        scores.append(urgency_score(int(str(level)), signals, escalate, near))
+    return scores
 
 
 def sentiment_word(text: str, signals: Signals, score: int) -> str:
@@ -103,14 +158,25 @@ def sentiment_word(text: str, signals: Signals, score: int) -> str:
 
 def assess(ticket: TicketText) -> UrgencyAssessment:
     signals = detect_signals(ticket)
-    learned = int(str(trained_models().urgency.predict(urgency_input(ticket))))
-    score = apply_floors(learned, signals)
+    models = trained_models()
+    learned = int(str(models.urgency.predict(urgency_input(ticket))))
+    stacker = models.fitted.escalation
+    log_odds = float(models.escalation_text.decision(escalation_input(ticket))[0])
+    probability = stacker.probability(log_odds, signals)
+    escalate = probability >= stacker.threshold or must_escalate(signals)
+    near = probability >= NEAR_ESCALATION * stacker.threshold
+    score = urgency_score(learned, signals, escalate, near)
+    confidence = decision_confidence(probability, stacker.threshold)
+    language = detect_language(ticket_text(ticket))
+    if not language.known_to_local_models:
+        confidence *= OUT_OF_LANGUAGE_FACTOR
     text = f"{ticket.subject}. {ticket.body}"
-    escalation_risk = score >= ESCALATION_SCORE or signals.has("churn threat") or signals.has("security")
     return UrgencyAssessment(
         score=score,
         sentiment=sentiment_word(text, signals, score),
-        escalation_risk=escalation_risk,
+        escalation_risk=escalate,
+        escalation_probability=round(probability, 3),
+        confidence=round(confidence, 3),
         reason=_reason(signals, score),
         signals=signals,
         learned_score=learned,

@@ -37,6 +37,8 @@ class Ticket(models.Model):
     body = models.TextField(validators=[MaxLengthValidator(MAX_BODY)])
     customer_tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.FREE)
     account_id = models.CharField(max_length=64, blank=True)
+    # ISO 639-1 code detected offline when the ticket arrives; "" when the text doesn't say.
+    language = models.CharField(max_length=8, blank=True, help_text="Detected when the ticket arrived.")
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.API)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     router = models.ForeignKey(Router, on_delete=models.PROTECT, related_name="tickets")

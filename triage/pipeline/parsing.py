@@ -232,11 +232,12 @@ def parse_reply(text: str) -> dict[str, Any]:
 
 # --- escalate_complex_issue -----------------------------------------------------------------
 
-BRIEF_FIELDS = ("problem", "impact", "evidence", "tried")
+BRIEF_FIELDS = ("problem", "impact", "evidence", "tried", "ask")
 
 
 def parse_brief(text: str) -> dict[str, Any]:
-    """``{"summary", "problem", "impact", "evidence", "tried", "next_steps": [...]}``."""
+    """``{"summary", "problem", "impact", "evidence", "tried", "ask", "next_steps": [...]}``; a field a
+    model leaves out (older prompts ask for no "ask") is an empty string."""
     check_output_bounds(text)
     data = _json_or_none(text)
     if data is not None:

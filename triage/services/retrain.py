@@ -5,9 +5,10 @@ split plus agents' labels (``triage.services.labels``). Both the current models 
 are then scored on the same held-back share: the shipped held-out split, plus a fixed ~20% of the
 agents' labels chosen by a hash of the ticket id (so a held-back label is never trained on, in this
 run or any later one), plus any agent label on a ticket whose text is in the shipped held-out split.
-The candidate is adopted only when neither its category accuracy nor its urgency accuracy (exact)
-is lower: its agent labels are written beside the model cache (``store.adopt_agent_labels``), which
-every process trains on or reads back on its next load. Each run is one ``LocalModelTraining`` row.
+The candidate is adopted only when neither its category accuracy nor its urgency accuracy within
+one level (the figures the local tier is judged by; exact urgency is reported too) is lower: its
+agent labels are written beside the model cache (``store.adopt_agent_labels``), which every process
+trains on or reads back on its next load. Each run is one ``LocalModelTraining`` row.
 
 Run by ``manage.py retrain_local`` and weekly by Celery beat (``TRIAGE_RETRAIN_CRON``).
 """
@@ -23,8 +24,7 @@ from django.utils import timezone
 
 from triage.local_models import store
 from triage.local_models.store import LabeledTicket, TrainedModels
-from triage.local_models.text import detect_signals
-from triage.local_models.urgency import apply_floors
+from triage.local_models.urgency import scores_of
 from triage.models import LocalModelTraining
 from triage.services.labels import AgentLabel, agent_labels
 
@@ -75,11 +75,7 @@ def accuracy(models: TrainedModels, rows: Sequence[LabeledTicket]) -> dict[str, 
         correct = sum(str(p) == r.category for p, r in zip(predicted, category_rows, strict=True))
         result["category"] = round(correct / len(category_rows), 4)
     if urgency_rows:
-        learned = models.urgency.predict([store.urgency_input(r.ticket) for r in urgency_rows])
-        scores = [
-            apply_floors(int(str(p)), detect_signals(r.ticket))
-            for p, r in zip(learned, urgency_rows, strict=True)
-        ]
+        scores = scores_of(models, [r.ticket for r in urgency_rows])
         exact = sum(s == r.urgency for s, r in zip(scores, urgency_rows, strict=True))
         near = sum(abs(s - r.urgency) <= 1 for s, r in zip(scores, urgency_rows, strict=True))
         result["urgency"] = round(exact / len(urgency_rows), 4)
@@ -126,7 +122,7 @@ def _retrain(run: LocalModelTraining, *, dry_run: bool) -> None:
     before = accuracy(current, held_back)
     after = accuracy(candidate, held_back)
     better_or_equal = _not_lower(after["category"], before["category"]) and _not_lower(
-        after["urgency"], before["urgency"]
+        after["urgency_within_1"], before["urgency_within_1"]
     )
     adopted = better_or_equal and not dry_run
 

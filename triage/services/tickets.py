@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from triage.local_models.language import detect_language
 from triage.models import ApiKey, Router, Ticket
 from triage.pipeline.steps import steps_create
 from triage.routing.config import snapshot_fresh
@@ -58,6 +59,7 @@ def ticket_submit(
         channel=channel,
         customer_tier=customer_tier,
         account_id=account_id.strip(),
+        language=detect_language(f"{subject}\n{body}").code,
         router_id=router.pk if router is not None else default_router_id(),
         api_key=api_key,
         idempotency_key=idempotency_key or None,

@@ -121,6 +121,7 @@ def tickets_for_queue(filters: QueueFilters) -> Page[Ticket]:
             "urgency_score",
             "escalated",
             "customer_tier",
+            "language",
             "created_at",
             "attention_reason",
             "router_id",

@@ -4,10 +4,16 @@ Run ``python -m triage.local_models.data.generate`` after editing the templates 
 ``handwritten.jsonl``; the output is deterministic (fixed seed), so an unchanged script writes an
 unchanged file and the cached models stay valid.
 
-Two sources are merged:
+Three sources are merged:
 
 * ``handwritten.jsonl``: realistic tickets written by hand (including a few in other languages),
   each labeled by hand.
+* ``written_*.jsonl``: tickets written one by one, each with its labels and a one-line reason, by
+  writers who never saw this repository, under the labeling rule in ``tests/data/blind/RULES.md``
+  (``written_en*``: 300 each in English over a dozen kinds of software, one file on easily confused
+  categories, one on how inboxes really look; ``written_intl*``: 40 each in German, French,
+  Spanish, Portuguese, Italian and Dutch per file; ``written_dev``: 120 mixed, the set the
+  escalation signals were tuned on before it joined the training data).
 * templates below: per category, situations with slots (product areas, error codes, invoice numbers,
   features, integrations...) and a base urgency; each generated ticket then gets a random tone
   (calm, terse, angry), optional context (what was tried, evidence, team size), optional urgency
@@ -33,6 +39,9 @@ from triage.presets import SAMPLE_TICKETS
 DATA_DIR = Path(__file__).resolve().parent
 OUTPUT = DATA_DIR / "tickets.jsonl"
 HANDWRITTEN = DATA_DIR / "handwritten.jsonl"
+WRITTEN = tuple(
+    f"written_{part}.jsonl" for part in ("en", "intl", "en2", "intl2", "en3", "en4", "intl3", "dev", "hard")
+)
 SEED = 20260428
 PER_CATEGORY = 125
 
@@ -1138,9 +1147,24 @@ def build() -> list[dict]:
         row.setdefault("customer_tier", "")
         row.setdefault("lang", "en")
         row["source"] = "hand"
-    rows = handwritten + generate()
-    for row in rows:
+    written = []
+    for name in WRITTEN:
+        path = DATA_DIR / name
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    row.pop("id", None)
+                    written.append({**row, "source": f"written:{name.removesuffix('.jsonl')}"})
+    rows = []
+    bodies = set()
+    for row in handwritten + written + generate():
+        # Separate writers sometimes wrote the same short ticket ("refund??"): keep the first.
+        if row["body"] in bodies:
+            continue
+        bodies.add(row["body"])
         row["id"] = _row_id(row)
+        rows.append(row)
     return rows
 
 
