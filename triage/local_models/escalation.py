@@ -46,7 +46,7 @@ RAISING = (
     "deadline",
     "production or revenue impact",
 )
-TARGET_PRECISION = 0.87
+TARGET_PRECISION = 0.90
 L2 = 0.01
 
 
