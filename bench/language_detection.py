@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_FILES = sorted((ROOT / "triage" / "local_models" / "data").glob("*.jsonl"))
+DEFAULT_FILES = [ROOT / "triage" / "local_models" / "data" / "tickets.jsonl"]
 CUTS = (3, 5, 8, None)
 
 DETECTOR = """

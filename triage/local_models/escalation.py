@@ -26,11 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.pipeline import Pipeline
 
+from triage.local_models.inference import word_and_char_tfidf
 from triage.local_models.text import Signals
 
 # Raising signals, in the order of the stacker's weights; "no rush" is last and may only lower.
@@ -61,18 +61,9 @@ def signal_vector(signals: Signals, text_log_odds: float) -> np.ndarray:
 
 
 def build_text_pipeline() -> Pipeline:
-    features = FeatureUnion(
-        [
-            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=20000)),
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, max_features=30000
-                ),
-            ),
-        ]
+    return Pipeline(
+        [("features", word_and_char_tfidf()), ("model", LogisticRegression(C=5.0, max_iter=3000))]
     )
-    return Pipeline([("features", features), ("model", LogisticRegression(C=5.0, max_iter=3000))])
 
 
 @dataclass

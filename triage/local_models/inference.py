@@ -93,3 +93,24 @@ class LinearTextModel:
 
     def predict(self, text: str) -> object:
         return self.classes[int(np.argmax(self.predict_proba(text)))]
+
+
+def word_and_char_tfidf(
+    char_ngrams: tuple[int, int] = (3, 5), max_char_features: int = 30000
+) -> FeatureUnion:
+    """The features every local text model is trained on (and ``LinearTextModel`` reads back):
+    word 1-2-grams and character n-grams within word boundaries, sublinear TF-IDF."""
+    return FeatureUnion(
+        [
+            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=20000)),
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=char_ngrams,
+                    sublinear_tf=True,
+                    max_features=max_char_features,
+                ),
+            ),
+        ]
+    )

@@ -28,12 +28,11 @@ from typing import Any
 
 import joblib
 import sklearn
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.pipeline import Pipeline
 
 from triage.local_models.escalation import Stacker, fit_escalation
-from triage.local_models.inference import LinearTextModel
+from triage.local_models.inference import LinearTextModel, word_and_char_tfidf
 from triage.local_models.text import STEP_SIGNALS, detect_signals, signal_tokens
 from triage.ticket_text import TicketText
 
@@ -49,7 +48,8 @@ TEMPLATE_WEIGHT = 0.3
 # The cache is also keyed by the code that turns a ticket into features and trains on it, so
 # editing a signal pattern or the pipelines never reads back a model fitted on other features.
 FEATURE_CODE = tuple(
-    Path(__file__).resolve().parent / name for name in ("store.py", "text.py", "escalation.py")
+    Path(__file__).resolve().parent / name
+    for name in ("store.py", "text.py", "escalation.py", "inference.py")
 )
 
 
@@ -184,36 +184,16 @@ def base_urgency(row: LabeledTicket) -> int:
 
 
 def build_category_pipeline() -> Pipeline:
-    features = FeatureUnion(
-        [
-            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_features=20000)),
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, max_features=40000
-                ),
-            ),
-        ]
-    )
     # Balanced class weights: the rarer categories (feature requests, "other") are the ones a
     # realistic ticket is most often mistaken for something else.
     model = LogisticRegression(C=20.0, max_iter=3000, class_weight="balanced")
-    return Pipeline([("features", features), ("model", model)])
+    return Pipeline([("features", word_and_char_tfidf((2, 5), 40000)), ("model", model)])
 
 
 def build_urgency_pipeline() -> Pipeline:
-    features = FeatureUnion(
-        [
-            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=20000)),
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, max_features=30000
-                ),
-            ),
-        ]
+    return Pipeline(
+        [("features", word_and_char_tfidf()), ("model", LogisticRegression(C=20.0, max_iter=3000))]
     )
-    return Pipeline([("features", features), ("model", LogisticRegression(C=20.0, max_iter=3000))])
 
 
 @dataclass
