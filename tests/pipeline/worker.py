@@ -6,6 +6,7 @@ SQLite test file), and the same broker and shared cache as the test process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -44,6 +45,7 @@ class LiveWorker:
     def start(self) -> LiveWorker:
         env = {**os.environ, "DATABASE_URL": test_database_url(), **self.extra_env}
         env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+        started_log = len(self.log())
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
@@ -68,16 +70,20 @@ class LiveWorker:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Its own process group: with --beat, Celery runs beat in a child process, which a
+            # SIGKILL of the worker alone would leave running (sending sweeps to later tests).
+            start_new_session=True,
         )
-        self._wait_ready()
+        self._wait_ready(after=started_log)
         return self
 
-    def _wait_ready(self, timeout: float = 60) -> None:
+    def _wait_ready(self, *, after: int, timeout: float = 60) -> None:
+        """Until this start's " ready." line (a restart appends to the same log)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"worker exited early:\n{self.log()}")
-            if " ready." in self.log():
+            if " ready." in self.log()[after:]:
                 return
             time.sleep(0.1)
         raise RuntimeError(f"worker not ready after {timeout}s:\n{self.log()}")
@@ -86,15 +92,17 @@ class LiveWorker:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def kill(self) -> None:
-        """SIGKILL: no warm shutdown, no acks; unacked messages go back to the queue."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=30)
+        """SIGKILL to the worker and its children (as when its container dies): no warm shutdown, no
+        acks; unacked messages go back to the queue."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self.kill()  # whatever of its group is left (beat's child process)
