@@ -225,3 +225,13 @@ def test_a_long_or_hostile_ticket_is_read_quickly(body: str) -> None:
 def test_other_tasks_are_refused() -> None:
     with pytest.raises(ValueError):
         BriefWriter().reply(request_for("escalate_complex_issue", "x", "y"), task="draft_customer_reply")
+
+
+@pytest.mark.parametrize("body", ["", "\n\n", "   "])
+def test_an_empty_body_gets_a_brief_that_says_nothing_is_stated(body: str) -> None:
+    """Found by the any-input property test: an empty body once raised IndexError."""
+    brief = ask("escalate_complex_issue", "", body)
+    assert brief["problem"] and brief["impact"]
+    assert parse_brief(
+        BriefWriter().reply(request_for("escalate_complex_issue", "", body), task="escalate_complex_issue")
+    )

@@ -184,6 +184,8 @@ def _own_lines(lines: list[str]) -> list[str]:
 def _without_signature(lines: list[str]) -> list[str]:
     """The lines up to a sign-off followed by nothing but a short signature, or up to a trailing
     block of name, title, phone and address lines."""
+    if not lines:
+        return lines
     for index, line in enumerate(lines):
         if len(line.strip()) <= 50 and _SIGN_OFF_LINE.match(line.strip()):
             rest = [r for r in lines[index + 1 :] if r.strip()]
