@@ -25,15 +25,6 @@ from triage.once import built_once
 # The languages the local models were trained on (rows of each in ``data/tickets.jsonl``); a
 # ticket confidently in another language gets a lower confidence so the cascade sends it on.
 TRAINED_LANGUAGES = ("en", "de", "fr", "es", "pt", "it", "nl")
-LANGUAGE_NAMES = {
-    "en": "English",
-    "de": "German",
-    "fr": "French",
-    "es": "Spanish",
-    "pt": "Portuguese",
-    "it": "Italian",
-    "nl": "Dutch",
-}
 # A local model's confidence is multiplied by this for a ticket in a language it wasn't trained on.
 OUT_OF_LANGUAGE_FACTOR = 0.5
 # The languages a ticket is told apart among: the trained ones and the world's other common written
@@ -83,7 +74,3 @@ def detect_language(text: str) -> LanguageGuess:
     if probability < MIN_PROBABILITY:
         return LanguageGuess("", float(probability))
     return LanguageGuess(str(code), round(float(probability), 3))
-
-
-def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code)
