@@ -1,0 +1,1 @@
+"""Inbound connectors: email providers and helpdesk webhooks that turn messages into tickets."""
