@@ -30,6 +30,7 @@ from triage.models import (
     RouterTask,
     ShadowComparison,
     Ticket,
+    TicketMessage,
     TriageStep,
 )
 from triage.models.apikeys import DEFAULT_SCOPES, SCOPE_CHOICES
@@ -295,12 +296,23 @@ class TriageStepInline(admin.TabularInline):
         return False
 
 
+class TicketMessageInline(admin.TabularInline):
+    model = TicketMessage
+    extra = 0
+    can_delete = False
+    fields = ["received_at", "sender_email", "subject", "message_id", "attachments"]
+    readonly_fields = ["received_at", "sender_email", "subject", "message_id", "attachments"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     list_display = ["id", "subject", "status", "customer_tier", "language", "channel", "router", "created_at"]
     list_filter = ["status", "channel", "customer_tier", "language", "router"]
     list_select_related = ["router"]
-    search_fields = ["=id", "subject", "account_id"]
+    search_fields = ["=id", "subject", "account_id", "=external_id", "customer_email"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     list_per_page = 50
@@ -311,8 +323,10 @@ class TicketAdmin(admin.ModelAdmin):
         "language",
         "idempotency_key",
         "idempotency_fingerprint",
+        "connector",
+        "external_id",
     ]
-    inlines = [TriageStepInline]
+    inlines = [TriageStepInline, TicketMessageInline]
     actions = ["retriage_all_steps"]
 
     @admin.action(description="Re-triage selected tickets (all steps; earlier results are kept)")
@@ -522,3 +536,7 @@ class LocalModelTrainingAdmin(ReadOnlyAdmin):
     @admin.display(description="after (held back)")
     def after_accuracy(self, run: LocalModelTraining) -> str:
         return _accuracies(run.after or {})
+
+
+# connectors, webhooks and the delivery log register themselves
+from triage.connectors import admin as _connectors_admin  # noqa: E402, F401

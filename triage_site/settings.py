@@ -176,6 +176,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "triage.pipeline.tasks.sweep_stuck_tickets_task",
         "schedule": TRIAGE_SWEEP_SECONDS,
     },
+    "send-due-deliveries": {
+        "task": "triage.pipeline.tasks.send_due_deliveries_task",
+        "schedule": env.float("TRIAGE_DELIVERY_SWEEP_SECONDS", default=5.0),
+    },
 }
 # Retraining the built-in local models on agents' labels (`manage.py retrain_local`): when beat runs
 # it, as a cron line (minute hour day-of-month month day-of-week, UTC by default); empty: never.
@@ -346,6 +350,36 @@ if TRIAGE_COMPAT_OPEN and not DEBUG and not TRIAGE_COMPAT_OPEN_IN_PRODUCTION:
 TRIAGE_PROVIDER_KEY_ENVS = env.list(
     "TRIAGE_PROVIDER_KEY_ENVS", default=["DO_MODEL_ACCESS_KEY", "OPENAI_API_KEY"]
 )
+# --- Connectors: inbound email and helpdesks, write-back, outbound webhooks -------------------
+# The only environment variables a connector or webhook may name for its secrets and credentials
+# (the same reasoning as TRIAGE_PROVIDER_KEY_ENVS: admins edit the URLs these values are sent to).
+TRIAGE_CONNECTOR_SECRET_ENVS = env.list(
+    "TRIAGE_CONNECTOR_SECRET_ENVS",
+    default=[
+        "POSTMARK_INBOUND_TOKEN",
+        "MAILGUN_SIGNING_KEY",
+        "SENDGRID_INBOUND_TOKEN",
+        "ZENDESK_EMAIL",
+        "ZENDESK_API_TOKEN",
+        "ZENDESK_WEBHOOK_SECRET",
+        "FRESHDESK_API_KEY",
+        "FRESHDESK_WEBHOOK_SECRET",
+        "TRIAGE_WEBHOOK_SECRET",
+    ],
+)
+# Largest inbound request (an email with its attachments, base64 in Postmark's JSON).
+TRIAGE_INBOUND_MAX_BYTES = env.int("TRIAGE_INBOUND_MAX_BYTES", default=40 * 1024 * 1024)
+# Where attachments go when a connector keeps them.
+TRIAGE_ATTACHMENTS_DIR = Path(env.str("TRIAGE_ATTACHMENTS_DIR", default=str(DATA_DIR / "attachments")))
+# Deliveries (webhooks and write-back): retried with exponential backoff from BASE to MAX seconds
+# between attempts, given up after GIVE_UP_HOURS; each request waits at most TIMEOUT seconds.
+TRIAGE_DELIVERY_BACKOFF_BASE_SECONDS = env.float("TRIAGE_DELIVERY_BACKOFF_BASE_SECONDS", default=5.0)
+TRIAGE_DELIVERY_BACKOFF_MAX_SECONDS = env.float("TRIAGE_DELIVERY_BACKOFF_MAX_SECONDS", default=3600.0)
+TRIAGE_DELIVERY_GIVE_UP_HOURS = env.float("TRIAGE_DELIVERY_GIVE_UP_HOURS", default=24.0)
+TRIAGE_DELIVERY_TIMEOUT_SECONDS = env.float("TRIAGE_DELIVERY_TIMEOUT_SECONDS", default=10.0)
+# The public address of this app, for links in helpdesk notes and webhook bodies ("" leaves them out).
+TRIAGE_PUBLIC_URL = env.str("TRIAGE_PUBLIC_URL", default="").rstrip("/")
+
 # /triage and /triage/batch answer 504 (in the error shape) when triage takes longer than this;
 # the tickets keep going. gunicorn's timeout (triage_site/gunicorn.conf.py) must stay above it.
 TRIAGE_SYNC_DEADLINE_SECONDS = env.float("TRIAGE_SYNC_DEADLINE_SECONDS", default=150.0)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from triage.api import openai_compat
+from triage.api import inbound, openai_compat
 from triage.ops import views as ops
 from triage_site.api import api, compat_api
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("readyz", ops.readyz, name="readyz"),
     path("metrics", ops.metrics, name="metrics"),
     path("api/", api.urls),
+    # connectors' doors: email providers' inbound webhooks, helpdesks' webhooks (triage/api/inbound.py)
+    path("inbound/email/<slug:name>", inbound.email, name="inbound-email"),
+    path("inbound/<slug:kind>/<slug:name>", inbound.helpdesk_webhook, name="inbound-helpdesk"),
     # the agent pages first: the compat API's root view would otherwise answer "/"
     path("", include("triage.web.urls")),
     path("", compat_api.urls),

@@ -23,11 +23,12 @@ from triage.api.schemas import (
     TicketOut,
     TicketSummaryOut,
 )
-from triage.models import ApiKey, Ticket, TriageStep
+from triage.models import ApiKey, Ticket
 from triage.models import Router as RouterModel
 from triage.models.tickets import MAX_BODY
-from triage.pipeline.subtasks import subtask_label, subtask_names
+from triage.pipeline.subtasks import subtask_names
 from triage.pipeline.triage import TicketBusy, ticket_retriage
+from triage.services.results import step_as_dict, ticket_as_dict
 from triage.services.tickets import (
     IdempotencyConflict,
     ticket_submit,
@@ -114,47 +115,6 @@ def submit_ticket(
     return Status(202 if created else 200, body)
 
 
-def _step_out(step: TriageStep) -> dict[str, object]:
-    return {
-        "task": step.task_name,
-        "label": subtask_label(step.task_name),
-        "status": step.status,
-        "result": step.result,
-        "served_by": step.served_by,
-        "latency_ms": step.latency_ms,
-        "prompt_tokens": step.prompt_tokens,
-        "completion_tokens": step.completion_tokens,
-        "reasoning_tokens": step.reasoning_tokens,
-        "cached_tokens": step.cached_tokens,
-        "cost": str(step.cost),
-        "attempts": step.attempts or [],
-        "degraded": step.degraded,
-        "error": step.error,
-        "skip_reason": step.skip_reason,
-        "started_at": step.started_at,
-        "finished_at": step.finished_at,
-    }
-
-
-def ticket_summary(ticket: Ticket) -> dict[str, object]:
-    return {
-        "id": ticket.pk,
-        "subject": ticket.subject,
-        "status": ticket.status,
-        "channel": ticket.channel,
-        "customer_tier": ticket.customer_tier,
-        "account_id": ticket.account_id,
-        "language": ticket.language,
-        "router": ticket.router.name,
-        "category": ticket.category,
-        "urgency_score": ticket.urgency_score,
-        "escalated": ticket.escalated,
-        "attention_reason": ticket.attention_reason,
-        "created_at": ticket.created_at,
-        "triaged_at": ticket.triaged_at,
-    }
-
-
 @router.get(
     "/{ticket_id}", response={200: TicketOut, **ERRORS}, summary="A ticket and every step of its triage"
 )
@@ -166,10 +126,10 @@ def get_ticket(request: HttpRequest, ticket_id: TicketId) -> dict[str, object]:
     steps = sorted(ticket.steps.filter(is_current=True), key=lambda s: order.get(s.task_name, 99))
     total = sum((s.cost for s in steps), Decimal(0))
     return {
-        **ticket_summary(ticket),
+        **ticket_as_dict(ticket),
         "body": ticket.body,
         "total_cost": str(total),
-        "steps": [_step_out(s) for s in steps],
+        "steps": [step_as_dict(s) for s in steps],
     }
 
 

@@ -1,6 +1,7 @@
 """Data model: routing configuration, tickets and their steps, and the usage audit trail."""
 
 from .apikeys import ApiKey
+from .connectors import Connector, Delivery, TicketMessage, WebhookEndpoint
 from .feedback import ApprovedReply, Feedback, PlaygroundRun
 from .quality import LocalModelTraining, ShadowComparison
 from .routing import (
@@ -24,6 +25,8 @@ __all__ = [
     "MAX_POOL_SIZE",
     "ApprovedReply",
     "CallOutcome",
+    "Connector",
+    "Delivery",
     "FallbackEntry",
     "Feedback",
     "LLMModel",
@@ -38,5 +41,7 @@ __all__ = [
     "RouterTask",
     "ShadowComparison",
     "Ticket",
+    "TicketMessage",
     "TriageStep",
+    "WebhookEndpoint",
 ]

@@ -24,6 +24,9 @@ class Ticket(models.Model):
         API = "api", "API"
         WEB = "web", "Web"
         COMPAT = "compat", "Compatibility API (/triage)"
+        EMAIL = "email", "Email"
+        ZENDESK = "zendesk", "Zendesk"
+        FRESHDESK = "freshdesk", "Freshdesk"
 
     class Tier(models.TextChoices):
         FREE = "free", "Free"
@@ -48,6 +51,17 @@ class Ticket(models.Model):
         ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
     )
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # Tickets from a connector: the email's Message-ID or the helpdesk's ticket id (unique per
+    # connector, so a redelivered email or webhook is the same ticket), and who wrote in.
+    connector = models.ForeignKey(
+        "triage.Connector", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    external_id = models.CharField(max_length=255, blank=True)
+    # the helpdesk ticket's tags when it came in: Freshdesk's write-back replaces the tag list, so it
+    # sends these with ours to keep the agents' own
+    external_tags = models.JSONField(default=list, blank=True)
+    customer_email = models.CharField(max_length=254, blank=True)
+    customer_name = models.CharField(max_length=200, blank=True)
     idempotency_fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -77,7 +91,12 @@ class Ticket(models.Model):
                 fields=["api_key", "idempotency_key"],
                 condition=models.Q(idempotency_key__isnull=False),
                 name="ticket_idempotency_key_per_api_key",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["connector", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="ticket_external_id_per_connector",
+            ),
         ]
 
     def __str__(self) -> str:

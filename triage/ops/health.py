@@ -67,3 +67,22 @@ def readiness() -> dict[str, str]:
         problem = check()
         results[name] = problem or "ok"
     return results
+
+
+def delivery_details() -> dict[str, object]:
+    """Not a readiness check (a receiver being down doesn't make this app unready), but shown with
+    them: targets disabled after failing, and deliveries waiting."""
+    from triage.models import Connector, Delivery, WebhookEndpoint
+
+    try:
+        disabled = [
+            {"webhook": e.name, "since": e.disabled_at, "reason": e.disabled_reason}
+            for e in WebhookEndpoint.objects.filter(disabled_at__isnull=False)
+        ] + [
+            {"connector": c.name, "since": c.disabled_at, "reason": c.disabled_reason}
+            for c in Connector.objects.filter(disabled_at__isnull=False)
+        ]
+        pending = Delivery.objects.filter(status=Delivery.Status.PENDING).count()
+    except Exception as exc:  # noqa: BLE001 - the database check reports the cause
+        return {"error": type(exc).__name__}
+    return {"disabled_targets": disabled, "pending": pending}

@@ -13,7 +13,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
-from triage.models import LLMModel, ModelCall, Ticket
+from triage.models import Connector, Delivery, LLMModel, ModelCall, Ticket, WebhookEndpoint
 
 WINDOW = timedelta(hours=1)
 BREAKER_STATES = ("closed", "half_open", "open")
@@ -25,6 +25,7 @@ def metrics_text() -> bytes:
     _model_calls(registry)
     _breakers(registry)
     _queue(registry)
+    _deliveries(registry)
     return generate_latest(registry)
 
 
@@ -104,3 +105,29 @@ def _queue(registry: CollectorRegistry) -> None:
     except Exception:  # noqa: BLE001 - no queue yet, or the broker is down: readyz reports that
         depth = 0
     gauge.set(depth)
+
+
+def _deliveries(registry: CollectorRegistry) -> None:
+    """Webhook and write-back deliveries by status, and each target's state (1 = auto-disabled)."""
+    by_status = Gauge("triage_deliveries", "Outbound deliveries by status", ["status"], registry=registry)
+    counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    for status in Delivery.Status.values:
+        by_status.labels(status=status).set(counts.get(status, 0))
+    disabled = Gauge(
+        "triage_delivery_target_disabled",
+        "1 when a webhook endpoint or a helpdesk write-back was disabled after failing too often",
+        ["kind", "name"],
+        registry=registry,
+    )
+    failing = Gauge(
+        "triage_delivery_target_consecutive_failures",
+        "Failed delivery attempts in a row, per webhook endpoint or helpdesk write-back",
+        ["kind", "name"],
+        registry=registry,
+    )
+    for endpoint in WebhookEndpoint.objects.all():
+        disabled.labels(kind="webhook", name=endpoint.name).set(int(endpoint.disabled_at is not None))
+        failing.labels(kind="webhook", name=endpoint.name).set(endpoint.consecutive_failures)
+    for connector in Connector.objects.filter(kind__in=Connector.HELPDESK_KINDS):
+        disabled.labels(kind=connector.kind, name=connector.name).set(int(connector.disabled_at is not None))
+        failing.labels(kind=connector.kind, name=connector.name).set(connector.consecutive_failures)

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from triage.ops.client_ip import client_ip
-from triage.ops.health import readiness
+from triage.ops.health import delivery_details, readiness
 from triage.ops.metrics import metrics_text
 
 
@@ -25,7 +25,10 @@ def readyz(request: HttpRequest) -> HttpResponse:
     parts = readiness()
     failing = {name: why for name, why in parts.items() if why != "ok"}
     status = 503 if failing else 200
-    return JsonResponse({"status": "unavailable" if failing else "ok", "checks": parts}, status=status)
+    body: dict[str, object] = {"status": "unavailable" if failing else "ok", "checks": parts}
+    if not failing:
+        body["deliveries"] = delivery_details()
+    return JsonResponse(body, status=status)
 
 
 LOOPBACK = ("127.0.0.1", "::1")

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from triage.pipeline.triage import tickets_sweep_stuck, triage_ticket
+from triage.services.deliveries import deliveries_send_due, delivery_send
 from triage.services.retrain import retrain_local_models
 from triage.services.shadow import shadow_compare
 
@@ -46,3 +47,19 @@ def shadow_compare_task(step_id: int) -> None:
 )
 def retrain_local_models_task() -> None:
     retrain_local_models()
+
+
+@shared_task(
+    ignore_result=True,
+    # the database row is the queue: a delivery lost with its worker is sent by the next sweep
+    acks_late=False,
+    soft_time_limit=settings.TRIAGE_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.TRIAGE_TASK_HARD_TIME_LIMIT,
+)
+def send_delivery_task(delivery_id: int) -> None:
+    delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(ignore_result=True)
+def send_due_deliveries_task() -> None:
+    deliveries_send_due()

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -49,6 +50,7 @@ from triage.pipeline.subtasks import (
 from triage.routing import RouteResult, RoutingError, route
 from triage.routing.audit import calls_interrupt
 from triage.routing.config import snapshot_fresh
+from triage.services.deliveries import deliveries_record_settled, deliveries_wanted
 from triage.services.shadow import shadow_enqueue
 
 log = logging.getLogger(__name__)
@@ -296,15 +298,22 @@ def ticket_settle(run: Run) -> bool:
     for step in steps:
         fields.update(SUBTASKS[step.task_name].ticket_fields(step))
     now = timezone.now()
-    settled = Ticket.objects.filter(pk=run.ticket.pk, run_id=run.id, status=Ticket.Status.TRIAGING).update(
-        status=status,
-        attention_reason=reason,
-        triaged_at=now,
-        updated_at=now,
-        run_id=None,
-        lease_expires_at=None,
-        **fields,
-    )
+    announce = deliveries_wanted(run.ticket, status=status, escalated=bool(fields["escalated"]))
+    # webhooks and write-back commit with the status they announce: neither without the other
+    with transaction.atomic() if announce else nullcontext():
+        settled = Ticket.objects.filter(
+            pk=run.ticket.pk, run_id=run.id, status=Ticket.Status.TRIAGING
+        ).update(
+            status=status,
+            attention_reason=reason,
+            triaged_at=now,
+            updated_at=now,
+            run_id=None,
+            lease_expires_at=None,
+            **fields,
+        )
+        if settled and announce:
+            deliveries_record_settled(run.ticket.pk)
     return bool(settled)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from triage.models import Ticket, TriageStep
-from triage.pipeline.subtasks import BRIEF, CLASSIFY, REPLY, URGENCY, subtask_names
+from triage.pipeline.subtasks import BRIEF, CLASSIFY, REPLY, URGENCY, subtask_label, subtask_names
 
 SETTLED = (Ticket.Status.TRIAGED, Ticket.Status.NEEDS_ATTENTION, Ticket.Status.FAILED)
 
@@ -54,4 +54,51 @@ def ticket_triage_result(ticket: Ticket, steps: dict[str, TriageStep] | None = N
         "reply": result(REPLY).get("reply"),
         "escalation_summary": brief.get("summary") if brief else None,
         "routes": routes,
+    }
+
+
+def step_as_dict(step: TriageStep) -> dict[str, object]:
+    """A step as the API and webhooks show it."""
+    return {
+        "task": step.task_name,
+        "label": subtask_label(step.task_name),
+        "status": step.status,
+        "result": step.result,
+        "served_by": step.served_by,
+        "latency_ms": step.latency_ms,
+        "prompt_tokens": step.prompt_tokens,
+        "completion_tokens": step.completion_tokens,
+        "reasoning_tokens": step.reasoning_tokens,
+        "cached_tokens": step.cached_tokens,
+        "cost": str(step.cost),
+        "attempts": step.attempts or [],
+        "degraded": step.degraded,
+        "error": step.error,
+        "skip_reason": step.skip_reason,
+        "started_at": step.started_at,
+        "finished_at": step.finished_at,
+    }
+
+
+def ticket_as_dict(ticket: Ticket) -> dict[str, object]:
+    """A ticket's fields as the API and webhooks show them (its router must be loaded)."""
+    return {
+        "id": ticket.pk,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "channel": ticket.channel,
+        "customer_tier": ticket.customer_tier,
+        "account_id": ticket.account_id,
+        "language": ticket.language,
+        "router": ticket.router.name,
+        "connector": ticket.connector.name if ticket.connector_id and ticket.connector else None,
+        "external_id": ticket.external_id,
+        "customer_email": ticket.customer_email,
+        "customer_name": ticket.customer_name,
+        "category": ticket.category,
+        "urgency_score": ticket.urgency_score,
+        "escalated": ticket.escalated,
+        "attention_reason": ticket.attention_reason,
+        "created_at": ticket.created_at,
+        "triaged_at": ticket.triaged_at,
     }

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from triage.local_models.language import detect_language
-from triage.models import ApiKey, Router, Ticket
+from triage.models import ApiKey, Connector, Router, Ticket
 from triage.pipeline.steps import steps_create
 from triage.routing.config import snapshot_fresh
 
@@ -46,6 +46,11 @@ def ticket_submit(
     api_key: ApiKey | None = None,
     idempotency_key: str | None = None,
     idempotency_fingerprint: str = "",
+    connector: Connector | None = None,
+    external_id: str = "",
+    external_tags: list[str] | None = None,
+    customer_email: str = "",
+    customer_name: str = "",
     enqueue: bool = True,
 ) -> Ticket:
     """Validate and store a ticket with its pending steps, and hand it to a worker on commit.
@@ -64,9 +69,16 @@ def ticket_submit(
         api_key=api_key,
         idempotency_key=idempotency_key or None,
         idempotency_fingerprint=idempotency_fingerprint,
+        connector=connector,
+        external_id=external_id,
+        external_tags=external_tags or [],
+        customer_email=customer_email,
+        customer_name=customer_name,
     )
     # The router row was just resolved, and the idempotency key's uniqueness is the database's job.
-    ticket.full_clean(exclude=["router", "api_key"], validate_unique=False, validate_constraints=False)
+    ticket.full_clean(
+        exclude=["router", "api_key", "connector"], validate_unique=False, validate_constraints=False
+    )
     ticket.save()
     steps_create(ticket)
     if enqueue:

@@ -21,11 +21,13 @@ from django.utils import timezone
 from triage.models import (
     ApprovedReply,
     CallOutcome,
+    Delivery,
     Feedback,
     LLMModel,
     ModelCall,
     Router,
     Ticket,
+    TicketMessage,
     TriageStep,
 )
 from triage.pipeline.subtasks import CLASSIFY, REPLY, SUBTASKS, URGENCY, subtask_names
@@ -200,6 +202,9 @@ class TicketPage:
     priciest_cost: Decimal | None
     categories: list[str]
     corrections: list[Feedback]
+    # from connectors: the email thread (first message included) and what was sent out about it
+    messages: list[TicketMessage] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
 
     def card(self, name: str) -> StepCard:
         return next(c for c in self.cards if c.name == name)
@@ -268,7 +273,7 @@ def _attempt_view(attempt: Any) -> dict[str, Any]:
 
 def ticket_page(ticket_id: int) -> TicketPage:
     """Everything the ticket page shows, in five queries (ticket, steps, feedback, calls, catalog)."""
-    ticket = Ticket.objects.select_related("router", "approved_reply").get(pk=ticket_id)
+    ticket = Ticket.objects.select_related("router", "approved_reply", "connector").get(pk=ticket_id)
     steps = {s.task_name: s for s in ticket.steps.filter(is_current=True)}
     feedback = list(ticket.feedback.select_related("user").order_by("-created_at", "-id")[:200])
     thumbs: dict[int, str] = {}
@@ -306,6 +311,8 @@ def ticket_page(ticket_id: int) -> TicketPage:
         priciest_cost=priced_on(priciest, [s for s in steps.values() if s.status == TriageStep.Status.DONE]),
         categories=list(ticket.router.categories or []),
         corrections=[f for f in feedback if f.kind == Feedback.Kind.CORRECTION],
+        messages=list(ticket.messages.all()) if ticket.connector_id else [],
+        deliveries=list(ticket.deliveries.select_related("endpoint", "connector").order_by("id")[:50]),
     )
 
 

@@ -27,6 +27,7 @@ from triage.models import (
 from triage.pipeline.subtasks import CLASSIFY, REPLY, URGENCY, subtask_messages, subtask_names
 from triage.pipeline.triage import TicketBusy, ticket_retriage
 from triage.routing import RoutingError, route
+from triage.services.deliveries import deliveries_record_reply_approved
 
 User = AbstractBaseUser | AnonymousUser
 CORRECTABLE = {"category": CLASSIFY, "urgency": URGENCY}
@@ -120,6 +121,7 @@ def reply_approve(*, ticket: Ticket, text: str, user: User) -> ApprovedReply:
         model_slug=step.served_by if step else "",
         user=_user_or_none(user),
     )
+    deliveries_record_reply_approved(ticket.pk)
     return approved
 
 
