@@ -14,6 +14,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -171,6 +172,12 @@ CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # How often the sweep looks for tickets whose run died (their lease ran out) and hands them on.
 TRIAGE_SWEEP_SECONDS = env.float("TRIAGE_SWEEP_SECONDS", default=15.0)
+# Deliveries (webhooks, write-back) have their own queue, which every worker also consumes (a worker
+# without -Q takes all of CELERY_TASK_QUEUES): a delivery waits for a free worker slot, not behind
+# the whole backlog of tickets still to triage (bench/webhooks.py: p95 settle-to-delivery 26 s with
+# one queue when tickets arrived faster than the worker triaged them).
+CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("deliveries", routing_key="deliveries"))
+CELERY_TASK_ROUTES = {"triage.pipeline.tasks.send_delivery_task": {"queue": "deliveries"}}
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-tickets": {
         "task": "triage.pipeline.tasks.sweep_stuck_tickets_task",

@@ -215,6 +215,9 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField()
     # a worker sending it holds it until then; one that died lets it go when the time passes
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # the sweep put it on the queue for a worker: it doesn't queue it again before then (a backlog
+    # would otherwise fill with copies); cleared when a worker records an answer
+    queued_until = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_latency_ms = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)

@@ -56,6 +56,7 @@ SETTLE_EVENTS = {
 # (a deleted ticket, a value the helpdesk refuses) rather than retry for a day
 PERMANENT_WRITE_BACK_STATUSES = (400, 404, 422)
 FRESH_GRACE = timedelta(seconds=10)
+QUEUED_GRACE = timedelta(seconds=60)
 
 
 # --- recording (inside the caller's transaction) --------------------------------------------------
@@ -262,7 +263,9 @@ def target_active(target: DeliveryTarget) -> bool:
 
 
 def _release(delivery: Delivery, *, next_attempt_at: datetime) -> None:
-    Delivery.objects.filter(pk=delivery.pk).update(claimed_until=None, next_attempt_at=next_attempt_at)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        claimed_until=None, queued_until=None, next_attempt_at=next_attempt_at
+    )
 
 
 def _post_webhook(delivery: Delivery) -> Answer:
@@ -352,6 +355,7 @@ def _record(delivery: Delivery, answer: Answer) -> None:
     fields: dict[str, Any] = {
         "attempts": F("attempts") + 1,
         "claimed_until": None,
+        "queued_until": None,
         "progress": answer.progress,
         "last_status_code": answer.status_code,
         "last_latency_ms": answer.latency_ms,
@@ -430,6 +434,7 @@ def deliveries_send_due(*, limit: int = 500) -> int:
         .filter(
             Q(attempts__gt=0) | Q(next_attempt_at__gt=F("created_at")) | Q(created_at__lt=now - FRESH_GRACE)
         )
+        .filter(Q(queued_until__isnull=True) | Q(queued_until__lt=now))
         .order_by("pk")
         .values_list("pk", "endpoint_id", "connector_id", "ticket_id")[: limit * 4]
     )
@@ -456,6 +461,7 @@ def deliveries_send_due(*, limit: int = 500) -> int:
         chosen.append(pk)
         if len(chosen) >= limit:
             break
+    Delivery.objects.filter(pk__in=chosen).update(queued_until=now + QUEUED_GRACE)
     deliveries_enqueue(chosen)
     return len(chosen)
 
@@ -466,7 +472,11 @@ def deliveries_send_due(*, limit: int = 500) -> int:
 def deliveries_redeliver(ids: list[int]) -> int:
     """Send these deliveries again (delivered or given up ones too), now; same delivery id."""
     count = Delivery.objects.filter(pk__in=ids).update(
-        status=Delivery.Status.PENDING, next_attempt_at=timezone.now(), claimed_until=None, progress=0
+        status=Delivery.Status.PENDING,
+        next_attempt_at=timezone.now(),
+        claimed_until=None,
+        queued_until=None,
+        progress=0,
     )
     transaction.on_commit(lambda: deliveries_enqueue(sorted(ids)))
     return count
@@ -481,4 +491,4 @@ def target_enable(target: DeliveryTarget) -> None:
     Delivery.objects.filter(
         Q(endpoint_id=target.pk) if isinstance(target, WebhookEndpoint) else Q(connector_id=target.pk),
         status=Delivery.Status.PENDING,
-    ).update(next_attempt_at=timezone.now())
+    ).update(next_attempt_at=timezone.now(), queued_until=None)
