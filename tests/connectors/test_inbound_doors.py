@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 
+from tests.support.fake_helpdesks import zendesk_signed_post
 from triage.connectors.helpdesks import zendesk
 from triage.models import Connector, Ticket, TicketMessage
 
@@ -243,17 +244,7 @@ def zendesk_post(
     client: Client, payload: Any, *, secret: str = ZENDESK_SECRET, timestamp: str | None = None
 ) -> Any:
     body = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
-    timestamp = timestamp or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    signature = base64.b64encode(
-        hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
-    )
-    return client.post(
-        "/inbound/zendesk/acme",
-        data=body,
-        content_type="application/json",
-        HTTP_X_ZENDESK_WEBHOOK_SIGNATURE=signature.decode(),
-        HTTP_X_ZENDESK_WEBHOOK_SIGNATURE_TIMESTAMP=timestamp,
-    )
+    return zendesk_signed_post(client, "/inbound/zendesk/acme", body, secret=secret, timestamp=timestamp)
 
 
 def zendesk_ticket(ticket_id: int = 4711) -> dict[str, Any]:

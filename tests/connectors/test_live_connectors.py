@@ -5,9 +5,6 @@ that goes down and comes back. Nothing is lost, nothing is seen twice, order per
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +15,7 @@ import pytest
 from django.test import Client
 
 from tests.pipeline.worker import LiveWorker
-from tests.support.fake_helpdesks import FakeFreshdesk, FakeZendesk
+from tests.support.fake_helpdesks import FakeFreshdesk, FakeZendesk, zendesk_signed_post
 from tests.support.webhook_receiver import WebhookReceiver
 from triage.models import Connector, Delivery, Ticket, WebhookEndpoint
 
@@ -81,17 +78,7 @@ def zendesk_webhook(client: Client, ticket_id: int, subject: str, description: s
             "tags": "vip tier_enterprise",
         }
     ).encode()
-    timestamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    signature = base64.b64encode(
-        hmac.new(ZD_SECRET.encode(), timestamp.encode() + body, hashlib.sha256).digest()
-    )
-    return client.post(
-        "/inbound/zendesk/acme",
-        data=body,
-        content_type="application/json",
-        HTTP_X_ZENDESK_WEBHOOK_SIGNATURE=signature.decode(),
-        HTTP_X_ZENDESK_WEBHOOK_SIGNATURE_TIMESTAMP=timestamp,
-    )
+    return zendesk_signed_post(client, "/inbound/zendesk/acme", body, secret=ZD_SECRET)
 
 
 def test_zendesk_ticket_in_triaged_and_written_back_through_429s_and_an_outage(worker: LiveWorker) -> None:
