@@ -200,7 +200,7 @@ class FallbackEntryInline(admin.TabularInline):
 
 @admin.register(Router)
 class RouterAdmin(admin.ModelAdmin):
-    list_display = ["name", "description", "escalation_threshold", "task_count", "enabled"]
+    list_display = ["name", "description", "escalation_threshold", "masking", "task_count", "enabled"]
     search_fields = ["name"]
     inlines = [RouterTaskInline, FallbackEntryInline]
 
@@ -540,3 +540,4 @@ class LocalModelTrainingAdmin(ReadOnlyAdmin):
 
 # connectors, webhooks and the delivery log register themselves
 from triage.connectors import admin as _connectors_admin  # noqa: E402, F401
+from triage.routing import budget_admin as _budget_admin  # noqa: E402, F401

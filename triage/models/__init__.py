@@ -1,6 +1,7 @@
 """Data model: routing configuration, tickets and their steps, and the usage audit trail."""
 
 from .apikeys import ApiKey
+from .budgets import Budget, BudgetSpend
 from .connectors import Connector, Delivery, TicketMessage, WebhookEndpoint
 from .feedback import ApprovedReply, Feedback, PlaygroundRun
 from .quality import LocalModelTraining, ShadowComparison
@@ -24,6 +25,8 @@ __all__ = [
     "DEFAULT_CATEGORIES",
     "MAX_POOL_SIZE",
     "ApprovedReply",
+    "Budget",
+    "BudgetSpend",
     "CallOutcome",
     "Connector",
     "Delivery",

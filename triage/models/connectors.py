@@ -158,6 +158,8 @@ class WebhookEndpoint(DeliveryTarget):
         NEEDS_ATTENTION = "ticket.needs_attention", "ticket.needs_attention"
         ESCALATED = "ticket.escalated", "ticket.escalated"
         REPLY_APPROVED = "ticket.reply_approved", "ticket.reply_approved"
+        BUDGET_WARNING = "budget.warning", "budget.warning"
+        BUDGET_EXCEEDED = "budget.exceeded", "budget.exceeded"
 
     name = models.CharField(max_length=100, unique=True)
     url = models.URLField(max_length=500)

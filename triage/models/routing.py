@@ -9,6 +9,7 @@ import os
 import re
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -213,6 +214,13 @@ class LLMModel(models.Model):
         return self.enabled and self.provider.enabled
 
 
+def validate_time_zone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{name!r} is not a known time zone (e.g. UTC, Europe/Berlin).") from None
+
+
 class Router(models.Model):
     class Encoder(models.TextChoices):
         TFIDF = "tfidf", "TF-IDF n-grams (built in)"
@@ -246,6 +254,23 @@ class Router(models.Model):
         default=Decimal("60"),
         validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("900"))],
         help_text="Overall deadline for one routed request, across all its attempts.",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="IANA time zone (e.g. Europe/Berlin): budgets' days and months roll over at its midnight.",
+    )
+    masking = models.CharField(
+        max_length=32,
+        choices=[
+            ("off", "Off: send tickets as written"),
+            ("mask", "Mask customer data before a remote model sees it"),
+            ("local_only_if_sensitive", "Mask, and keep tickets with cards, IBANs or secrets local"),
+        ],
+        default="off",
+        help_text="Emails, phone numbers, card numbers, IBANs, national ids, secrets and URLs with "
+        "credentials become placeholders (<EMAIL_1>) for remote models; answers get the real values back.",
     )
     enabled = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -31,6 +31,10 @@ class CallOutcome(models.TextChoices):
     SKIPPED_OPEN_CIRCUIT = "skipped_open_circuit", "Skipped: circuit open"
     SKIPPED_UNCONFIGURED = "skipped_unconfigured", "Skipped: API key not set"
     SKIPPED_REJECTED = "skipped_rejected", "Skipped: refused earlier, fix its profile"
+    # the router keeps requests holding a card number, IBAN or secret local (masking)
+    SKIPPED_SENSITIVE = "skipped_sensitive", "Skipped: sensitive data stays local"
+    # its worst-case cost would have passed a budget's cap: not sent
+    SKIPPED_BUDGET = "skipped_budget", "Skipped: budget reached"
 
 
 class ModelCall(models.Model):

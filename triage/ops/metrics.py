@@ -26,6 +26,7 @@ def metrics_text() -> bytes:
     _breakers(registry)
     _queue(registry)
     _deliveries(registry)
+    _budgets(registry)
     return generate_latest(registry)
 
 
@@ -131,3 +132,27 @@ def _deliveries(registry: CollectorRegistry) -> None:
     for connector in Connector.objects.filter(kind__in=Connector.HELPDESK_KINDS):
         disabled.labels(kind=connector.kind, name=connector.name).set(int(connector.disabled_at is not None))
         failing.labels(kind=connector.kind, name=connector.name).set(connector.consecutive_failures)
+
+
+def _budgets(registry: CollectorRegistry) -> None:
+    """Each budget's spend and cap in its current period, and 1 while the cap is reached."""
+    from triage.models import Budget
+    from triage.routing.budgets import budget_status
+
+    labels = ["router", "task", "period"]
+    spent = Gauge(
+        "triage_budget_spent_dollars",
+        "Spend this period, calls in flight included",
+        labels,
+        registry=registry,
+    )
+    cap = Gauge("triage_budget_cap_dollars", "The cap of the period", labels, registry=registry)
+    reached = Gauge(
+        "triage_budget_exceeded", "1 while remote calls are skipped for this cap", labels, registry=registry
+    )
+    for budget in Budget.objects.select_related("router"):
+        for row in budget_status(budget):
+            values = {"router": budget.router.name, "task": budget.task_name or "*", "period": row["kind"]}
+            spent.labels(**values).set(float(row["spent"]))
+            cap.labels(**values).set(float(row["cap"]))
+            reached.labels(**values).set(int(budget.exceeded_for == row["period"]))

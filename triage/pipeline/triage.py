@@ -56,7 +56,9 @@ from triage.services.shadow import shadow_enqueue
 log = logging.getLogger(__name__)
 
 # Outcomes that mean "this model was never really tried", so falling back past them is not a failure.
-_NOT_TRIED = {"skipped_unconfigured"}
+# not failures: a model without its key, and the router's own rules keeping a call local (a budget
+# reached, sensitive data); the step card's attempt chain says which
+_NOT_TRIED = {"skipped_unconfigured", "skipped_budget", "skipped_sensitive"}
 # A call can't last longer than this (the longest router deadline, 900 s, and a margin): a row still
 # pending after it belongs to a process that died, whatever it was doing.
 CALL_LIFETIME = timedelta(seconds=960)

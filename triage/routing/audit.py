@@ -48,18 +48,28 @@ def _row(model: ModelSpec, origin: CallOrigin, **values: Any) -> ModelCall:
     )
 
 
+def worst_case_limit(model: ModelSpec, prompt_tokens: int, budget: int | None) -> int:
+    """The most output a call can be billed: the token limit sent, else what the context leaves."""
+    return budget if budget else max(model.context_window - prompt_tokens, 0)
+
+
+def worst_case_cost(model: ModelSpec, prompt_tokens: int, budget: int | None) -> Decimal:
+    """The most a call can cost: its prompt plus its worst-case output, at the model's prices."""
+    limit = worst_case_limit(model, prompt_tokens, budget)
+    return model_cost(model, Usage(prompt_tokens, limit, estimated=True))
+
+
 def call_open(model: ModelSpec, origin: CallOrigin, *, prompt_tokens: int, budget: int | None) -> ModelCall:
-    """The attempt's row, written before its request is sent (outcome ``pending``, worst-case cost:
-    the prompt plus the token limit sent, else whatever the model's context leaves)."""
-    limit = budget if budget else max(model.context_window - prompt_tokens, 0)
+    """The attempt's row, written before its request is sent (outcome ``pending``, priced at its
+    worst case: the same amount a budget reserved for it)."""
     return _row(
         model,
         origin,
         outcome=CallOutcome.PENDING,
         prompt_tokens=prompt_tokens,
-        completion_tokens=limit,
+        completion_tokens=worst_case_limit(model, prompt_tokens, budget),
         tokens_estimated=True,
-        cost=model_cost(model, Usage(prompt_tokens, limit, estimated=True)),
+        cost=worst_case_cost(model, prompt_tokens, budget),
     )
 
 

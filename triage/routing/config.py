@@ -25,7 +25,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from triage.models import FallbackEntry, LLMModel, PoolEntry, Provider, Router, RouterTask
+from triage.models import Budget, FallbackEntry, LLMModel, PoolEntry, Provider, Router, RouterTask
+from triage.routing.budgets import BudgetSpec, budget_spec
 
 CONFIG_VERSION_KEY = "routing:config-version"
 
@@ -111,6 +112,8 @@ class RouterSpec:
     fallbacks: tuple[ModelSpec, ...]
     # every model this router can name (pools + fallbacks), for one get_many of their health
     model_ids: tuple[int, ...]
+    masking: str = "off"  # triage.routing.masking's modes
+    budgets: tuple[BudgetSpec, ...] = ()
 
 
 @dataclass
@@ -194,6 +197,9 @@ def snapshot_build(version: str | None) -> Snapshot:
             shadow_model_id=task.shadow_model_id,
             shadow_sample_rate=float(task.shadow_sample_rate),
         )
+    budgets: dict[int, list[BudgetSpec]] = {}
+    for budget in Budget.objects.select_related("router"):
+        budgets.setdefault(budget.router_id, []).append(budget_spec(budget))
     routers: dict[int, RouterSpec] = {}
     for router in Router.objects.all():
         router_tasks = tasks.get(router.pk, {})
@@ -210,6 +216,8 @@ def snapshot_build(version: str | None) -> Snapshot:
             tasks=router_tasks,
             fallbacks=router_fallbacks,
             model_ids=tuple(sorted(ids)),
+            masking=router.masking,
+            budgets=tuple(budgets.get(router.pk, [])),
         )
     return Snapshot(
         version=version,
@@ -268,7 +276,7 @@ def config_bump_version(**_: Any) -> None:
     transaction.on_commit(bump)
 
 
-_ROUTING_MODELS = (Provider, LLMModel, Router, RouterTask, PoolEntry, FallbackEntry)
+_ROUTING_MODELS = (Provider, LLMModel, Router, RouterTask, PoolEntry, FallbackEntry, Budget)
 
 
 def connect_signals() -> None:

@@ -35,7 +35,8 @@ from triage.models import CallOutcome, LLMModel, ModelCall, Router
 from triage.routing import affinity, breaker, latency
 from triage.routing.adapters import CallFailure, ProviderAdapter, Request, Usage, adapter_for
 from triage.routing.adapters.base import reported_usage
-from triage.routing.audit import CallOrigin, call_close, call_open, call_skipped, model_cost
+from triage.routing.audit import CallOrigin, call_close, call_open, call_skipped, model_cost, worst_case_cost
+from triage.routing.budgets import BudgetRefused, Reservation, budget_reserve, budget_settle
 from triage.routing.classifier import Classification, EncoderUnavailable, TaskClassifier, classifier_build
 from triage.routing.config import (
     CONFIG_VERSION_KEY,
@@ -48,6 +49,7 @@ from triage.routing.config import (
     snapshot_current,
     snapshot_refresh,
 )
+from triage.routing.masking import RequestMasking, StreamRestorer
 from triage.routing.policies import policy_for, select_candidates
 from triage.routing.profile import context_overflow, token_budget
 from triage.routing.tokens import count_prompt_tokens, count_text_tokens
@@ -70,6 +72,7 @@ class Attempt:
     latency_ms: int
     error: str = ""
     call_id: int | None = None  # its ModelCall row
+    masked: int = 0  # customer data items replaced by placeholders in what this attempt sent
 
 
 @dataclass(frozen=True)
@@ -437,6 +440,8 @@ class AttemptLog:
         self._prompt_tokens: int | None = None
         router_id = plan.router.id if plan.router.id > 0 else None  # direct model calls name no router
         self.origin = CallOrigin(router_id, plan.task_name or "", ticket_id, step_id)
+        self.masking = RequestMasking(plan.router.masking, request.messages)
+        self.reservations: dict[int, Reservation | None] = {}
 
     def prompt_tokens(self) -> int:
         if self._prompt_tokens is None:
@@ -447,7 +452,14 @@ class AttemptLog:
         """The request as sent to ``model``: with the reasoning effort its task asks of it."""
         task = self.plan.task
         effort = task.reasoning_effort_for(model) if task is not None else model.reasoning_effort
-        return replace(self.request, reasoning_effort=effort) if effort else self.request
+        request = replace(self.request, reasoning_effort=effort) if effort else self.request
+        if self.masks(model):
+            request = replace(request, messages=self.masking.masked_messages())
+        return request
+
+    def masks(self, model: ModelSpec) -> bool:
+        """Whether what ``model`` is sent is masked: the router masks and the model is remote."""
+        return self.masking.active and not _in_process(model)
 
     def budget(self, model: ModelSpec, request: Request) -> int | None:
         return token_budget(model, request.max_tokens)
@@ -463,6 +475,9 @@ class AttemptLog:
         reason = adapter.unavailable(model)
         if reason:
             return self._skip(model, CallOutcome.SKIPPED_UNCONFIGURED, reason)
+        if self.masks(model) and self.masking.blocks_remote():
+            reason = "the request holds a card number, IBAN or secret: the router keeps it local"
+            return self._skip(model, CallOutcome.SKIPPED_SENSITIVE, reason)
         if adapter.always_available:
             return True  # the last resort is never skipped for the deadline, a cooldown or its size
         overflow = context_overflow(model, self.prompt_tokens(), self.budget(model, request))
@@ -495,7 +510,23 @@ class AttemptLog:
                     model, CallOutcome.SKIPPED_OPEN_CIRCUIT, "circuit half-open: trial in flight"
                 )
             self.trials.add(model.id)
+        return self._reserve(model, request)
+
+    def _reserve(self, model: ModelSpec, request: Request) -> bool:
+        """Reserve the call's worst-case cost on the router's budgets; a skip when a cap can't take it."""
+        if not self.plan.router.budgets:
+            return True
+        worst = worst_case_cost(model, self.prompt_tokens(), self.budget(model, request))
+        try:
+            self.reservations[model.id] = budget_reserve(self.plan.router.budgets, self.plan.task_name, worst)
+        except BudgetRefused as refused:
+            return self._skip(model, CallOutcome.SKIPPED_BUDGET, str(refused))
         return True
+
+    def _close(self, model: ModelSpec, call: ModelCall, **values: Any) -> None:
+        """Complete the attempt's row, and put what it really cost in place of its reservation."""
+        call_close(call, **values)
+        budget_settle(self.reservations.pop(model.id, None), values["cost"])
 
     def _skip(self, model: ModelSpec, outcome: str, error: str) -> bool:
         row = call_skipped(model, self.origin, outcome=outcome, error=error)
@@ -511,7 +542,8 @@ class AttemptLog:
     def _record(
         self, model: ModelSpec, outcome: str, latency_ms: int, *, error: str = "", call_id: int | None
     ) -> None:
-        self.attempts.append(Attempt(model.slug, outcome, latency_ms, error, call_id))
+        masked = self.masking.total if self.masks(model) and outcome != CallOutcome.SKIPPED_SENSITIVE else 0
+        self.attempts.append(Attempt(model.slug, outcome, latency_ms, error, call_id, masked))
         router, task = self.plan.router.name, self.plan.task_name or "-"
         # one line per model call, readable as text and with its fields as JSON; never text or a key
         logger.info(
@@ -545,7 +577,8 @@ class AttemptLog:
         """Complete the row; an availability failure goes to the model's breaker at once, a
         refused request to the model's catalog entry (a configuration error, not an outage)."""
         usage = progress.usage or Usage(0, 0, estimated=False)
-        call_close(
+        self._close(
+            model,
             call,
             outcome=failure.outcome,
             latency_ms=latency_ms,
@@ -592,7 +625,8 @@ class AttemptLog:
         # one statement commits alone; with the caller's writes, one transaction holds both
         with transaction.atomic() if on_served is not None else nullcontext():
             if call is not None:
-                call_close(
+                self._close(
+                    model,
                     call,
                     outcome=CallOutcome.OK,
                     latency_ms=served.latency_ms,
@@ -614,8 +648,13 @@ class AttemptLog:
     def doubted(self, adapter: ProviderAdapter, call: ModelCall, served: Served, reason: str) -> None:
         """An answer the cascade doubts: its row completes as the paid, valid call it was; the attempt
         says why the next pool model is asked."""
-        call_close(
-            call, outcome=CallOutcome.OK, latency_ms=served.latency_ms, usage=served.usage, cost=served.cost
+        self._close(
+            served.model,
+            call,
+            outcome=CallOutcome.OK,
+            latency_ms=served.latency_ms,
+            usage=served.usage,
+            cost=served.cost,
         )
         self._record(
             served.model, CallOutcome.OK, served.latency_ms, error=f"escalated: {reason}", call_id=call.pk
@@ -649,7 +688,8 @@ class AttemptLog:
     ) -> None:
         """A stream the caller stopped reading: account for what was generated so far."""
         usage = _partial_usage(self, progress)
-        call_close(
+        self._close(
+            model,
             call,
             outcome=CallOutcome.OK,
             latency_ms=latency_ms,
@@ -894,8 +934,9 @@ def _validate_answer(content: str, finish_reason: str, usage: Usage, validator: 
         raise
 
 
-def _answer_attempt(plan: Plan, validator: Validator | None) -> AttemptFn:
-    """One complete answer per attempt, accepted only when the validator accepts it."""
+def _answer_attempt(plan: Plan, log: AttemptLog, validator: Validator | None) -> AttemptFn:
+    """One complete answer per attempt, accepted only when the validator accepts it; a masked
+    request's answer gets the real values back before anyone stores or shows it."""
 
     def attempt(
         model: ModelSpec, adapter: ProviderAdapter, request: Request, started: float, progress: Progress
@@ -904,9 +945,12 @@ def _answer_attempt(plan: Plan, validator: Validator | None) -> AttemptFn:
         progress.usage = completion.usage
         # a rejected or cut answer is still billed: its usage is on the row
         parsed = _validate_answer(completion.content, completion.finish_reason, completion.usage, validator)
+        content = completion.content
+        if log.masks(model):
+            content, parsed = log.masking.restore_text(content), log.masking.restore(parsed)
         progress.served = Served(
             model,
-            completion.content,
+            content,
             parsed,
             completion.usage,
             model_cost(model, completion.usage),
@@ -961,7 +1005,7 @@ def route(
     )
     log = AttemptLog(plan, request, ticket_id=ticket_id, step_id=step_id, streaming=False)
     doubt = cascade_doubt(plan.task, local_check) if only_model is None else None
-    for event in _failover(plan, log, _answer_attempt(plan, validator), on_served, doubt):
+    for event in _failover(plan, log, _answer_attempt(plan, log, validator), on_served, doubt):
         if event.result is not None:
             return event.result
     raise RoutingError(f"Every model failed for router {plan.router.name!r}", log.attempts)  # not reached
@@ -986,12 +1030,17 @@ def _stream_attempt(plan: Plan, log: AttemptLog) -> AttemptFn:
         chunks = adapter.stream(
             model, request, timeout=timeout, first_token_timeout=min(first_token_limit, timeout)
         )
+        restorer = StreamRestorer(log.masking.replacements) if log.masks(model) else None
         try:
             for chunk in chunks:
                 usage = chunk.usage or usage
                 choice = chunk.choices[0] if chunk.choices else None
                 delta = (choice.delta.content or "") if choice is not None and choice.delta else ""
                 finished = finished or (str(choice.finish_reason or "") if choice is not None else "")
+                if restorer is not None and choice is not None and choice.delta is not None:
+                    # the caller gets the real values back, a placeholder split across chunks included
+                    delta = restorer.feed(delta) + (restorer.flush() if choice.finish_reason else "")
+                    choice.delta.content = delta
                 event = StreamEvent(kind="chunk", delta=delta, chunk=chunk, matched_task=plan.task_name)
                 if progress.forwarded:
                     progress.parts.append(delta)

@@ -95,6 +95,18 @@ def deliveries_record_reply_approved(ticket_id: int) -> list[Delivery]:
     return _save(_webhook_rows(ticket, [Event.REPLY_APPROVED]))
 
 
+def deliveries_record_event(event: str, data: dict[str, Any]) -> list[Delivery]:
+    """A delivery of an event about no ticket (``budget.warning``, ``budget.exceeded``) to every
+    endpoint subscribed to it."""
+    now = timezone.now()
+    rows = []
+    for endpoint in _subscribed(event):
+        row = Delivery(endpoint=endpoint, event=event, next_attempt_at=now)
+        row.payload = {"id": str(row.uid), "event": event, "created_at": now.isoformat(), "data": data}
+        rows.append(row)
+    return _save(rows)
+
+
 def _subscribed(event: str) -> list[WebhookEndpoint]:
     return [e for e in WebhookEndpoint.objects.filter(enabled=True) if event in (e.events or [])]
 

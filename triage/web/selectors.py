@@ -179,6 +179,16 @@ class StepCard:
         return len(self.attempt_chain) > 1 or any(a.get("outcome") != "ok" for a in self.attempt_chain)
 
     @property
+    def masked(self) -> int:
+        """Customer data items replaced by placeholders before the serving model saw them."""
+        served = [a for a in self.attempt_chain if a.get("outcome") == "ok"]
+        return int((served[-1] if served else {}).get("masked") or 0)
+
+    @property
+    def kept_local(self) -> bool:
+        return any(a.get("outcome") == "skipped_sensitive" for a in self.attempt_chain)
+
+    @property
     def result(self) -> dict[str, Any]:
         return self.step.result if self.step and isinstance(self.step.result, dict) else {}
 

@@ -1,0 +1,1 @@
+"""Customer-data protection: masking what must not reach a third-party model."""
