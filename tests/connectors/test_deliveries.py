@@ -206,10 +206,11 @@ def test_too_many_failures_in_a_row_disable_the_endpoint_and_turning_it_on_resum
 
 
 def test_a_429_waits_as_long_as_the_receiver_asks_without_counting_as_a_failure(
-    endpoint: Any, monkeypatch: pytest.MonkeyPatch
+    endpoint: Any, monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
     import httpx2
 
+    settings.TRIAGE_DELIVERY_BACKOFF_MAX_SECONDS = 3600  # the cap on what a receiver may ask for
     def rate_limited(self: Any, url: str, **kwargs: Any) -> httpx2.Response:
         return httpx2.Response(429, headers={"Retry-After": "120"}, text="slow down")
 
@@ -265,3 +266,52 @@ def test_two_workers_cannot_claim_the_same_delivery(endpoint: Any) -> None:
     pk = Delivery.objects.get().pk
     assert delivery_claim(pk) is not None
     assert delivery_claim(pk) is None  # held by the first until it records the answer or its lease ends
+
+
+def test_a_dead_receivers_backlog_does_not_starve_other_endpoints(endpoint: Any, receiver: Any) -> None:
+    from unittest import mock
+
+    dead = WebhookEndpoint.objects.create(
+        name="dead", url="http://127.0.0.1:9/", events=ALL_EVENTS, secret_env="TRIAGE_WEBHOOK_SECRET"
+    )
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(events=["ticket.escalated"])
+    for i in range(30):
+        deliveries_record_settled(settled_ticket(subject=f"T{i}").pk)  # 30 for the dead one only
+    deliveries_record_settled(settled_ticket(escalated=True, subject="Outage").pk)  # and one for each
+    WebhookEndpoint.objects.filter(pk=dead.pk).update(disabled_at=timezone.now(), consecutive_failures=20)
+    a_minute_ago = timezone.now() - timedelta(minutes=1)
+    Delivery.objects.update(created_at=a_minute_ago, next_attempt_at=a_minute_ago)
+    with mock.patch("triage.services.deliveries.deliveries_enqueue") as enqueue:
+        deliveries_send_due(limit=2)
+    handed = Delivery.objects.filter(pk__in=enqueue.call_args.args[0])
+    assert [d.endpoint.name for d in handed] == ["ops"]  # the live endpoint's delivery went out
+
+
+def test_a_huge_retry_after_is_capped(endpoint: Any, monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    import httpx2
+
+    settings.TRIAGE_DELIVERY_BACKOFF_MAX_SECONDS = 3600
+    monkeypatch.setattr(
+        httpx2.Client,
+        "post",
+        lambda self, url, **kw: httpx2.Response(503, headers={"Retry-After": "99999999999999"}),
+    )
+    deliveries_record_settled(settled_ticket().pk)
+    delivery_send(delivery_id=Delivery.objects.get().pk)
+    delivery = Delivery.objects.get()
+    assert delivery.attempts == 1 and delivery.last_status_code == 503
+    assert delivery.next_attempt_at <= timezone.now() + timedelta(seconds=3601)
+
+
+def test_redelivering_a_given_up_delivery_restarts_its_clock(
+    endpoint: Any, receiver: WebhookReceiver
+) -> None:
+    deliveries_record_settled(settled_ticket().pk)
+    Delivery.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    deliveries_send_due()
+    assert Delivery.objects.get().status == Delivery.Status.FAILED
+    deliveries_redeliver([Delivery.objects.get().pk])
+    deliveries_send_due()  # the sweep doesn't give it up again at once
+    assert Delivery.objects.get().status == Delivery.Status.PENDING
+    send_all()
+    assert len(receiver.unique()) == 1

@@ -441,3 +441,32 @@ def test_sendgrid_redelivery_is_the_same_ticket(sources: Any, client: Client) ->
     first, second = client.post(url, data=form), client.post(url, data=form)
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json()["ticket_id"] == second.json()["ticket_id"] and Ticket.objects.count() == 1
+
+
+def test_a_replayed_mailgun_signature_with_another_message_is_refused(sources: Any, client: Client) -> None:
+    form = mailgun_form()
+    assert client.post("/inbound/email/support-mailgun", data=form).status_code == 201
+    assert client.post("/inbound/email/support-mailgun", data=form).status_code == 200  # Mailgun's own retry
+    forged = {**form, "Message-Id": "<forged@example.org>", "body-plain": "Please refund everything to me."}
+    forged["message-headers"] = json.dumps([["Message-Id", "<forged@example.org>"]])
+    assert_error_shape(client.post("/inbound/email/support-mailgun", data=forged), 401)
+    assert Ticket.objects.count() == 1
+
+
+def test_a_reply_only_joins_a_thread_of_the_same_mailbox(sources: Any, client: Client) -> None:
+    first = post_postmark(client, postmark_payload()).json()
+    other = Connector.objects.create(
+        name="other-postmark", kind="postmark", secret_env="POSTMARK_INBOUND_TOKEN"
+    )
+    reply = postmark_payload(
+        "<other-2@mail.example.com>",
+        Headers=[
+            {"Name": "Message-ID", "Value": "<other-2@mail.example.com>"},
+            {"Name": "In-Reply-To", "Value": "<abc-1@mail.example.com>"},
+        ],
+    )
+    response = client.post(
+        f"/inbound/email/{other.name}", data=json.dumps(reply), content_type="application/json",
+        HTTP_AUTHORIZATION=basic(TOKEN),
+    )  # fmt: skip
+    assert response.status_code == 201 and response.json()["ticket_id"] != first["ticket_id"]

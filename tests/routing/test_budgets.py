@@ -207,3 +207,64 @@ def test_a_ticket_served_locally_for_the_budget_is_triaged_and_says_why(
     client.force_login(agent_user)
     html = client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert "Skipped: budget reached" in html and "daily budget of triage-router reached" in html
+
+
+def test_a_budget_with_daily_and_monthly_caps_warns_once_per_cap(router: Router) -> None:
+    WebhookEndpoint.objects.create(
+        name="finance",
+        url="http://127.0.0.1:9/hooks",
+        events=["budget.warning"],
+        secret_env="TRIAGE_WEBHOOK_SECRET",
+    )
+    cap(router, daily="0.05", monthly="0.05", warn_at_percent=1)
+    for _ in range(5):
+        ask()
+    periods = sorted(d.payload["data"]["period"].split(":")[0] for d in Delivery.objects.all())
+    assert periods == ["day", "month"]  # one warning per cap, not one per call
+
+
+def test_probes_and_shadows_are_capped_too(router: Router, stub_openai: StubOpenAI) -> None:
+    from triage.models import LLMModel
+
+    cap(router, daily="0.0005")
+    paid = LLMModel.objects.get(slug="stub-paid")
+    with pytest.raises(Exception):  # noqa: B017 - the only model asked is refused: RoutingError
+        route("test-router", MESSAGES, task="faq", max_tokens=100, only_model=paid.pk)
+    assert stub_openai.request_count("stub-paid") == 0
+    assert ModelCall.objects.filter(outcome=CallOutcome.SKIPPED_BUDGET).count() == 1
+
+
+def test_a_counter_lost_during_a_call_is_rebuilt_not_reset(router: Router) -> None:
+    from triage.models import BudgetSpend
+    from triage.routing.budgets import _redis, budget_settle
+
+    budget = cap(router, daily="1.00")
+    spec = budget_spec(Budget.objects.select_related("router").get(pk=budget.pk))
+    earlier = {"router": router, "task_name": "faq", "model_slug": "stub-paid", "outcome": "ok"}
+    ModelCall.objects.create(**earlier, started_at=timezone.now(), cost=Decimal("0.5"))
+    reservation = budget_reserve([spec], "faq", Decimal("0.2"))
+    client = _redis()
+    if client is not None:
+        for key in client.scan_iter("triage:budget:*"):
+            client.delete(key)  # Redis restarted mid-call
+    else:
+        BudgetSpend.objects.all().delete()
+    budget_settle(reservation, Decimal("0.01"))  # must not create the counter at -0.19
+    [day] = budget_status(budget)
+    assert day["spent"] == Decimal("0.5")  # what the audit trail says, not a reset
+
+
+def test_an_unreachable_ledger_keeps_calls_local(router: Router, monkeypatch: pytest.MonkeyPatch) -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from triage.routing import budgets
+
+    class Down:
+        def mget(self, keys: Any) -> Any:
+            raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr(budgets, "_redis", lambda: Down())
+    cap(router, daily="1.00")
+    result = ask()
+    assert result.served_by.startswith("local/")
+    assert "budget ledger (Redis) is unreachable" in result.attempts[0].error

@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -32,6 +33,7 @@ from triage.services.tickets import validation_error_text
 log = logging.getLogger(__name__)
 
 BAD_SIGNATURE = "The request's signature or secret did not verify for this source."
+MAILGUN_TOKEN_SECONDS = 900  # the age email_providers.mailgun_signature_valid accepts
 
 
 def _connector(name: str, kinds: tuple[str, ...]) -> Connector | None:
@@ -95,14 +97,15 @@ def email(request: HttpRequest, name: str) -> HttpResponse:
             _check_shared_secret(request, secret)
             payload = _parse_json(_read_raw(request))
             parsed = email_providers.postmark_email(payload, keep_attachments=keep)
+        elif connector.kind == Connector.Kind.SENDGRID:
+            _check_shared_secret(request, secret)  # before reading a body of up to 40 MB
+            parsed = email_providers.sendgrid_email(request.POST, request.FILES, keep_attachments=keep)
         else:
+            # Mailgun signs the timestamp and token, which are in the form: it has to be read first
             fields, files = request.POST, request.FILES
-            if connector.kind == Connector.Kind.MAILGUN:
-                _check_mailgun(fields, secret)
-                parsed = email_providers.mailgun_email(fields, files, keep_attachments=keep)
-            else:
-                _check_shared_secret(request, secret)
-                parsed = email_providers.sendgrid_email(fields, files, keep_attachments=keep)
+            _check_mailgun(fields, secret)
+            parsed = email_providers.mailgun_email(fields, files, keep_attachments=keep)
+            _check_mailgun_token_unused(connector, str(fields.get("token", "")), parsed.message_id)
         return _ingested_response(email_ingest(connector=connector, email=parsed))
     except InboundRejected as exc:
         return error_response(exc.status, str(exc), code=exc.code)
@@ -121,6 +124,15 @@ def _check_shared_secret(request: HttpRequest, secret: str) -> None:
         query_token=request.GET.get("token"),
     )
     if not valid:
+        raise InboundRejected(401, BAD_SIGNATURE, code="bad_signature")
+
+
+def _check_mailgun_token_unused(connector: Connector, token: str, message_id: str) -> None:
+    """Mailgun's signature covers the timestamp and token, not the message: a token seen before with
+    another message is a replay (Mailgun's own retries resend the same message: they pass). Tokens
+    are kept as long as a signature is accepted (15 minutes)."""
+    key = f"triage:mailgun-token:{connector.pk}:{token}"
+    if not cache.add(key, message_id, timeout=MAILGUN_TOKEN_SECONDS) and cache.get(key) != message_id:
         raise InboundRejected(401, BAD_SIGNATURE, code="bad_signature")
 
 

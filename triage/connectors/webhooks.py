@@ -19,7 +19,7 @@ Verification, in Python (``verify_signature`` below is the same code)::
         if not t.isdigit() or abs(time.time() - int(t)) > tolerance:
             return False
         expected = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, sig)
+        return hmac.compare_digest(expected.encode(), sig.encode())
 
 Standard library only: three lines of ``hmac`` need no dependency, and receivers need none either.
 """
@@ -52,4 +52,4 @@ def verify_signature(
     if not secret or not t.isdigit() or abs(current - int(t)) > tolerance:
         return False
     expected = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, sig)
+    return hmac.compare_digest(expected.encode(), sig.encode())

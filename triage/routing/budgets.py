@@ -25,9 +25,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from triage.models import Budget, BudgetSpend, ModelCall
 
@@ -77,13 +79,13 @@ class Reservation:
 
 
 class BudgetRefused(Exception):
-    def __init__(self, counter: Counter, spent_micros: int) -> None:
+    def __init__(self, counter: Counter, spent_micros: int, *, reason: str = "") -> None:
         cap = Decimal(counter.cap_micros) / MICROS
         spent = Decimal(spent_micros) / MICROS
         kind = "daily" if counter.period.startswith("day") else "monthly"
-        super().__init__(
-            f"{kind} budget of {counter.budget} reached: ${spent:.4f} of ${cap:.2f} spent or reserved"
-        )
+        used = f"${_dollars(spent)} of ${_dollars(cap)} spent or reserved"
+        text = f"{kind} budget of {counter.budget} reached: {used}"
+        super().__init__(reason or text)
         self.counter, self.spent_micros = counter, spent_micros
 
 
@@ -179,15 +181,28 @@ def _reserve_database(counters: list[Counter], micros: int) -> list[int]:
     return totals
 
 
+# a counter Redis lost meanwhile is left missing (the next reservation rebuilds it from the audit
+# trail): adjusting it would create it at a small or negative value and forget the period's spend
+_SETTLE = """
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('INCRBY', KEYS[i], ARGV[1]) end
+end
+return 0
+"""
+
+
 def _adjust(counters: list[Counter], delta: int) -> None:
     if not delta or not counters:
         return
     client = _redis()
     if client is not None:
-        with client.pipeline(transaction=False) as pipe:
-            for counter in counters:
-                pipe.incrby(counter.key, delta)
-            pipe.execute()
+        try:
+            client.eval(_SETTLE, len(counters), *(c.key for c in counters), delta)
+        except RedisError:
+            # the counter keeps the worst case (never too little); it is rebuilt if Redis lost it
+            log.warning(
+                "budget settle failed (Redis unreachable); the reservation stays counted", exc_info=True
+            )
         return
     for counter in counters:
         BudgetSpend.objects.filter(budget_id=counter.budget.id, period=counter.period).update(
@@ -199,7 +214,10 @@ def spent_micros(counter: Counter) -> int:
     """The period's spend so far, reservations of calls in flight included."""
     client = _redis()
     if client is not None:
-        value = client.get(counter.key)
+        try:
+            value = client.get(counter.key)
+        except RedisError:
+            value = None  # Redis away: what the audit trail says
         return int(value) if value is not None else period_spent_from_calls(counter)
     row = BudgetSpend.objects.filter(budget_id=counter.budget.id, period=counter.period).first()
     return row.micros if row is not None else period_spent_from_calls(counter)
@@ -224,6 +242,10 @@ def budget_reserve(
             if client is not None
             else _reserve_database(counters, micros)
         )
+    except RedisError:
+        # the caps can't be checked: no remote call (the local tier answers) rather than an unchecked one
+        log.warning("budget reservation failed (Redis unreachable): remote call refused", exc_info=True)
+        raise BudgetRefused(counters[0], -1, reason="the budget ledger (Redis) is unreachable") from None
     except BudgetRefused as refused:
         _announce(refused.counter, refused.spent_micros, exceeded=True)
         raise
@@ -242,11 +264,12 @@ def budget_settle(reservation: Reservation | None, actual: Decimal) -> None:
 def _announce(counter: Counter, spent: int, *, exceeded: bool) -> None:
     """``budget.warning`` or ``budget.exceeded``, once per budget and period: a log line, the
     webhooks subscribed to it, and the admin's banner (read from the budget row)."""
-    field = "exceeded_for" if exceeded else "warned_for"
-    first = Budget.objects.filter(pk=counter.budget.id).exclude(**{field: counter.period})
-    if not first.update(**{field: counter.period}):
-        return
     event = "budget.exceeded" if exceeded else "budget.warning"
+    # once per cap and period (a budget with a daily and a monthly cap has two), decided atomically
+    if not cache.add(f"{KEY_PREFIX}-event:{counter.key}:{event}", 1, timeout=counter.ttl_seconds):
+        return
+    field = "exceeded_for" if exceeded else "warned_for"
+    Budget.objects.filter(pk=counter.budget.id).update(**{field: counter.period})
     data = {
         "budget": str(counter.budget),
         "router": counter.budget.router_name,

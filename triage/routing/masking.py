@@ -12,12 +12,14 @@ Modes (``Router.masking``):
   with credentials is not sent to a remote model at all (outcome ``skipped_sensitive``): the local
   tier answers it.
 
-System messages are ours (no customer text ever goes there) and are sent as they are. Detection is
+Every message is masked, system messages included: the pipeline's own system prompts hold no
+customer data (masking leaves them as they are), but a ``/v1`` client's may. Detection is
 :mod:`triage.privacy.masking`; this module only decides where it applies. Nothing here logs a value.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +30,12 @@ OFF = "off"
 MASK = "mask"
 LOCAL_ONLY_IF_SENSITIVE = "local_only_if_sensitive"
 MODES = (OFF, MASK, LOCAL_ONLY_IF_SENSITIVE)
-# the longest placeholder a stream may still be in the middle of ("<URL_CREDENTIALS_999>")
-_LONGEST_PLACEHOLDER = 24
+# the longest placeholder a stream may still be in the middle of ("&lt;URL_CREDENTIALS_999&gt;")
+_LONGEST_PLACEHOLDER = 32
+# what a chunk may end in the middle of: a placeholder in any form unmask_text restores ("<EMAIL_1>",
+# "EMAIL_1" that may go on as "EMAIL_12", "[EMAIL_1]", "&lt;EMAIL_1&gt;"), held back until it is whole
+_OPEN = r"(?:&(?:l(?:t;?)?)?|[<\[{])"  # "&", "&l", "&lt", "&lt;", "<", "[", "{"
+_PARTIAL_END = re.compile(rf"(?:{_OPEN}?\s?[A-Z][A-Z_]*\d*(?:&(?:g(?:t;?)?)?)?|{_OPEN}\s?)$")
 
 
 @dataclass
@@ -51,7 +57,7 @@ class RequestMasking:
         if self._masked is None:
             masked: list[dict[str, str]] = []
             for message in self.messages:
-                if message.get("role") == "system" or not isinstance(message.get("content"), str):
+                if not isinstance(message.get("content"), str):
                     masked.append(message)
                     continue
                 result: Masked = mask_text(message["content"], existing=self.replacements)
@@ -95,11 +101,9 @@ class StreamRestorer:
 
     def feed(self, delta: str) -> str:
         text = self.pending + delta
-        cut = text.rfind("<")
-        if cut != -1 and ">" not in text[cut:] and len(text) - cut <= _LONGEST_PLACEHOLDER:
-            self.pending, text = text[cut:], text[:cut]
-        else:
-            self.pending = ""
+        match = _PARTIAL_END.search(text[-_LONGEST_PLACEHOLDER:])
+        cut = len(text) - len(match.group(0)) if match and match.group(0) else len(text)
+        self.pending, text = text[cut:], text[:cut]
         return unmask_text(text, self.replacements)
 
     def flush(self) -> str:

@@ -484,7 +484,8 @@ class AttemptLog:
         if overflow:
             return self._skip(model, CallOutcome.CONTEXT_TOO_LONG, overflow)
         if self.plan.probe:
-            return True  # a probe asks even a model that refused before or is cooling down
+            # a probe asks even a model that refused before or is cooling down, within the budget
+            return self._reserve(model, request)
         shape = (
             adapter.request_shape(model, request, streaming=self.streaming)
             if model.rejected_request_shapes
@@ -1031,6 +1032,7 @@ def _stream_attempt(plan: Plan, log: AttemptLog) -> AttemptFn:
             model, request, timeout=timeout, first_token_timeout=min(first_token_limit, timeout)
         )
         restorer = StreamRestorer(log.masking.replacements) if log.masks(model) else None
+        last_content_chunk: Any = None
         try:
             for chunk in chunks:
                 usage = chunk.usage or usage
@@ -1041,6 +1043,7 @@ def _stream_attempt(plan: Plan, log: AttemptLog) -> AttemptFn:
                     # the caller gets the real values back, a placeholder split across chunks included
                     delta = restorer.feed(delta) + (restorer.flush() if choice.finish_reason else "")
                     choice.delta.content = delta
+                    last_content_chunk = chunk
                 event = StreamEvent(kind="chunk", delta=delta, chunk=chunk, matched_task=plan.task_name)
                 if progress.forwarded:
                     progress.parts.append(delta)
@@ -1055,6 +1058,16 @@ def _stream_attempt(plan: Plan, log: AttemptLog) -> AttemptFn:
                     progress.parts.append(delta)
                     yield from held
                     held.clear()
+            if restorer is not None and restorer.pending and last_content_chunk is not None:
+                # the stream ended without a finish_reason on a content chunk: send what was held back
+                rest = restorer.flush()
+                tail = last_content_chunk.model_copy(deep=True)
+                tail.choices[0].delta.content, tail.choices[0].finish_reason = rest, None
+                progress.forwarded = True
+                progress.parts.append(rest)
+                yield from held
+                held.clear()
+                yield StreamEvent(kind="chunk", delta=rest, chunk=tail, matched_task=plan.task_name)
         finally:
             getattr(chunks, "close", lambda: None)()
         if not finished:

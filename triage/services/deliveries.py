@@ -344,7 +344,7 @@ def _write_back(delivery: Delivery) -> Answer:
                 response.status_code,
                 latency,
                 f"{request.method} {request.path}: {response.error}",
-                response.retry_after_seconds,
+                _clamped(response.retry_after_seconds),
                 done,
             )
         done += 1
@@ -358,8 +358,14 @@ def _since(started: float) -> int:
 
 def _retry_after(value: str | None) -> float | None:
     if value and value.strip().isdigit():
-        return float(value.strip())
+        return _clamped(float(value.strip()))
     return None
+
+
+def _clamped(seconds: float | None) -> float | None:
+    """A receiver's Retry-After, at most the backoff cap (a huge one would overflow the clock or park
+    the target past the give-up time)."""
+    return None if seconds is None else min(seconds, float(settings.TRIAGE_DELIVERY_BACKOFF_MAX_SECONDS))
 
 
 def _record(delivery: Delivery, answer: Answer) -> None:
@@ -438,7 +444,17 @@ def deliveries_send_due(*, limit: int = 500) -> int:
         claimed_until=None,
         last_error=f"given up: not delivered within {settings.TRIAGE_DELIVERY_GIVE_UP_HOURS:g} h",
     )
-    due = (
+    # targets that take nothing now (off, disabled, backing off) are left out in the query, and a
+    # failing one gets one probe: so one dead receiver's backlog can't fill the window of others
+    idle_endpoints = WebhookEndpoint.objects.filter(
+        Q(enabled=False) | Q(disabled_at__isnull=False) | Q(retry_at__gt=now)
+    ).values("pk")
+    idle_connectors = Connector.objects.filter(
+        Q(enabled=False) | Q(write_back=False) | Q(disabled_at__isnull=False) | Q(retry_at__gt=now)
+    ).values("pk")
+    failing_endpoints = WebhookEndpoint.objects.filter(consecutive_failures__gt=0).values("pk")
+    failing_connectors = Connector.objects.filter(consecutive_failures__gt=0).values("pk")
+    due_all = (
         Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         # a new delivery's own message is on its way: sweep it only if that was lost (not to queue
@@ -447,32 +463,28 @@ def deliveries_send_due(*, limit: int = 500) -> int:
             Q(attempts__gt=0) | Q(next_attempt_at__gt=F("created_at")) | Q(created_at__lt=now - FRESH_GRACE)
         )
         .filter(Q(queued_until__isnull=True) | Q(queued_until__lt=now))
+        .exclude(endpoint_id__in=idle_endpoints)
+        .exclude(connector_id__in=idle_connectors)
         .order_by("pk")
-        .values_list("pk", "endpoint_id", "connector_id", "ticket_id")[: limit * 4]
     )
-    endpoints = {e.pk: e for e in WebhookEndpoint.objects.all()}
-    connectors = {c.pk: c for c in Connector.objects.filter(pk__in={row[2] for row in due if row[2]})}
+    healthy = due_all.exclude(endpoint_id__in=failing_endpoints).exclude(connector_id__in=failing_connectors)
     chosen: list[int] = []
-    first_in_line: set[tuple[str, int, int | None]] = set()
-    probing: set[tuple[str, int]] = set()
-    for pk, endpoint_id, connector_id, ticket_id in due:
-        key = ("endpoint", endpoint_id) if endpoint_id else ("connector", connector_id)
-        target: DeliveryTarget | None = (
-            endpoints.get(endpoint_id) if endpoint_id else connectors.get(connector_id)
-        )
-        if target is None or not target_active(target) or (target.retry_at and target.retry_at > now):
-            continue
-        line = (*key, ticket_id)
+    first_in_line: set[tuple[int | None, int | None, int | None]] = set()
+    for pk, endpoint_id, connector_id, ticket_id in healthy.values_list(
+        "pk", "endpoint_id", "connector_id", "ticket_id"
+    )[: limit * 4]:
+        line = (endpoint_id, connector_id, ticket_id)
         if ticket_id is not None and line in first_in_line:
-            continue
+            continue  # behind an earlier delivery of its ticket to the same target
         first_in_line.add(line)
-        if target.consecutive_failures > 0:
-            if key in probing:
-                continue
-            probing.add(key)
         chosen.append(pk)
         if len(chosen) >= limit:
             break
+    for field, failing in (("endpoint_id", failing_endpoints), ("connector_id", failing_connectors)):
+        for target_id in failing.filter(pk__in=due_all.values(field)).values_list("pk", flat=True):
+            probe = due_all.filter(**{field: target_id}).values_list("pk", flat=True).first()
+            if probe is not None:
+                chosen.append(probe)
     Delivery.objects.filter(pk__in=chosen).update(queued_until=now + QUEUED_GRACE)
     deliveries_enqueue(chosen)
     return len(chosen)
@@ -482,8 +494,12 @@ def deliveries_send_due(*, limit: int = 500) -> int:
 
 
 def deliveries_redeliver(ids: list[int]) -> int:
-    """Send these deliveries again (delivered or given up ones too), now; same delivery id."""
-    count = Delivery.objects.filter(pk__in=ids).update(
+    """Send these deliveries again (delivered or given up ones too), now, with the same delivery id;
+    the give-up clock starts again. One a worker is sending right now is left to it."""
+    now = timezone.now()
+    live = Q(status=Delivery.Status.PENDING, claimed_until__gt=now)  # a worker is sending it right now
+    count = Delivery.objects.filter(pk__in=ids).exclude(live).update(
+        created_at=now,  # the 24 h give-up clock starts again
         status=Delivery.Status.PENDING,
         next_attempt_at=timezone.now(),
         claimed_until=None,

@@ -71,7 +71,8 @@ def _email_ingest_once(connector: Connector, email: InboundEmail) -> Ingested:
         return Ingested(message.ticket, created=False)
     parent = (
         TicketMessage.objects.select_related("ticket")
-        .filter(message_id__in=list(email.references)[:50], ticket__connector__isnull=False)
+        # the same mailbox only: a Message-ID known elsewhere must not put text on another's ticket
+        .filter(message_id__in=list(email.references)[:50], connector=connector)
         .order_by("-id")
         .first()
         if email.references
