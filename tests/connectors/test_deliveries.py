@@ -211,6 +211,7 @@ def test_a_429_waits_as_long_as_the_receiver_asks_without_counting_as_a_failure(
     import httpx2
 
     settings.TRIAGE_DELIVERY_BACKOFF_MAX_SECONDS = 3600  # the cap on what a receiver may ask for
+
     def rate_limited(self: Any, url: str, **kwargs: Any) -> httpx2.Response:
         return httpx2.Response(429, headers={"Retry-After": "120"}, text="slow down")
 

@@ -498,13 +498,17 @@ def deliveries_redeliver(ids: list[int]) -> int:
     the give-up clock starts again. One a worker is sending right now is left to it."""
     now = timezone.now()
     live = Q(status=Delivery.Status.PENDING, claimed_until__gt=now)  # a worker is sending it right now
-    count = Delivery.objects.filter(pk__in=ids).exclude(live).update(
-        created_at=now,  # the 24 h give-up clock starts again
-        status=Delivery.Status.PENDING,
-        next_attempt_at=timezone.now(),
-        claimed_until=None,
-        queued_until=None,
-        progress=0,
+    count = (
+        Delivery.objects.filter(pk__in=ids)
+        .exclude(live)
+        .update(
+            created_at=now,  # the 24 h give-up clock starts again
+            status=Delivery.Status.PENDING,
+            next_attempt_at=timezone.now(),
+            claimed_until=None,
+            queued_until=None,
+            progress=0,
+        )
     )
     transaction.on_commit(lambda: deliveries_enqueue(sorted(ids)))
     return count
