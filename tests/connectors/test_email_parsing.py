@@ -712,3 +712,11 @@ class EmailMessageFrom:
         content = part.get_content()
         assert isinstance(content, str)
         return content
+
+
+def test_a_short_attribution_right_above_quoted_lines_goes_with_them() -> None:
+    assert trim_reply("Production outage!\n\nOn Mon, Dana wrote:\n> old text") == "Production outage!"
+    assert trim_reply("Still broken.\n\nDana schrieb:\n> alter Text\n> mehr") == "Still broken."
+    # the same words in the customer's own text, with no quote under them, stay
+    kept = "My colleague wrote:\nthe export is broken, can you check?"
+    assert trim_reply(kept) == kept

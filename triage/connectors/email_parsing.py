@@ -654,6 +654,10 @@ _ATTRIBUTION_BY_ADDRESS = re.compile(
     r"^.{0,200}@.{0,200}\b(?:wrote|schrieb|a\s+écrit|escribió|schreef|ha scritto|escreveu)\s*:$",
     re.IGNORECASE,
 )
+# "Dana wrote:" with neither date nor address: only when quoted lines follow it directly.
+_ATTRIBUTION_SHORT = re.compile(
+    r"^.{1,200}\b(?:wrote|schrieb|a\s+écrit|escribió|schreef|ha scritto|escreveu)\s*:$", re.IGNORECASE
+)
 _ORIGINAL_MESSAGE = re.compile(
     r"^\s*-{2,}\s*(?:original message|ursprüngliche nachricht|originalnachricht|message d'origine"
     r"|mensaje original|oorspronkelijk bericht|messaggio originale|mensagem original)\s*-{2,}\s*$",
@@ -739,6 +743,13 @@ def _is_attribution(lines: list[str], index: int) -> bool:
         if any(char.isdigit() for char in candidate) and _ATTRIBUTION_WITH_OPENER.match(candidate):
             return True
         if _ATTRIBUTION_BY_ADDRESS.match(candidate):
+            return True
+        following = index + len(pieces)
+        if (
+            _ATTRIBUTION_SHORT.match(candidate)
+            and following < len(lines)
+            and _QUOTED_LINE.match(lines[following])
+        ):
             return True
     return False
 
