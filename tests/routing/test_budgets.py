@@ -18,7 +18,7 @@ from django.utils import timezone
 from tests.support.fixtures import TaskSpec
 from tests.support.stub_openai import StubOpenAI, answer
 from triage.models import Budget, CallOutcome, Delivery, ModelCall, Router, WebhookEndpoint
-from triage.routing import config_bump_version, route
+from triage.routing import RoutingError, config_bump_version, route
 from triage.routing.budgets import BudgetRefused, budget_reserve, budget_spec, budget_status, counters_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -228,7 +228,7 @@ def test_probes_and_shadows_are_capped_too(router: Router, stub_openai: StubOpen
 
     cap(router, daily="0.0005")
     paid = LLMModel.objects.get(slug="stub-paid")
-    with pytest.raises(Exception):  # noqa: B017 - the only model asked is refused: RoutingError
+    with pytest.raises(RoutingError):  # the only model asked is refused
         route("test-router", MESSAGES, task="faq", max_tokens=100, only_model=paid.pk)
     assert stub_openai.request_count("stub-paid") == 0
     assert ModelCall.objects.filter(outcome=CallOutcome.SKIPPED_BUDGET).count() == 1

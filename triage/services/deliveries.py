@@ -37,7 +37,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from triage.connectors.helpdesks import helpdesk
-from triage.connectors.helpdesks.base import FieldMapping, HelpdeskRequest, TriageOutcome, send_request
+from triage.connectors.helpdesks.base import (
+    FieldMapping,
+    HelpdeskRequest,
+    TriageOutcome,
+    parse_retry_after,
+    send_request,
+)
 from triage.connectors.webhooks import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signature_header
 from triage.models import Connector, Delivery, Ticket, WebhookEndpoint
 from triage.models.connectors import DeliveryTarget, secret_env_value
@@ -310,7 +316,7 @@ def _post_webhook(delivery: Delivery) -> Answer:
         response.status_code,
         latency,
         f"HTTP {response.status_code}: {response.text[:200]}",
-        retry_after=_retry_after(response.headers.get("Retry-After")),
+        retry_after=_clamped(parse_retry_after(response.headers.get("Retry-After"))),
     )
 
 
@@ -356,16 +362,12 @@ def _since(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
 
 
-def _retry_after(value: str | None) -> float | None:
-    if value and value.strip().isdigit():
-        return _clamped(float(value.strip()))
-    return None
-
-
 def _clamped(seconds: float | None) -> float | None:
     """A receiver's Retry-After, at most the backoff cap (a huge one would overflow the clock or park
     the target past the give-up time)."""
-    return None if seconds is None else min(seconds, float(settings.TRIAGE_DELIVERY_BACKOFF_MAX_SECONDS))
+    if seconds is None or seconds != seconds:  # absent, or NaN
+        return None
+    return min(seconds, float(settings.TRIAGE_DELIVERY_BACKOFF_MAX_SECONDS))
 
 
 def _record(delivery: Delivery, answer: Answer) -> None:
