@@ -151,7 +151,7 @@ def test_admin_shows_a_clear_error_for_a_fourth_pool_model(
     client: Client, staff_user: User, presets: None
 ) -> None:
     client.force_login(staff_user)
-    task = RouterTask.objects.get(router__name="triage-router", name="draft_customer_reply")
+    task = RouterTask.objects.get(router__name="triage-router", name="escalate_complex_issue")
     models = list(task.pool.values_list("model", flat=True))
     extra = list(
         LLMModel.objects.filter(provider__name__startswith="DigitalOcean").exclude(pk__in=models)[:2]
@@ -168,7 +168,7 @@ def test_admin_can_swap_a_pool_model_within_the_limit(
     client: Client, staff_user: User, presets: None
 ) -> None:
     client.force_login(staff_user)
-    task = RouterTask.objects.get(router__name="triage-router", name="draft_customer_reply")
+    task = RouterTask.objects.get(router__name="triage-router", name="escalate_complex_issue")
     llama = LLMModel.objects.get(slug="llama3.3-70b-instruct")
     chosen = [e.model for e in task.pool.all()] + [llama]
     response = client.post(_url(RouterTask, "change", task.pk), _pool_post(task, chosen))
@@ -238,7 +238,7 @@ def test_pool_changes_are_in_the_audit_log_with_who_and_when(
     from django.contrib.admin.models import LogEntry
 
     client.force_login(staff_user)
-    task = RouterTask.objects.get(router__name="triage-router", name="draft_customer_reply")
+    task = RouterTask.objects.get(router__name="triage-router", name="escalate_complex_issue")
     llama = LLMModel.objects.get(slug="llama3.3-70b-instruct")
     chosen = [e.model for e in task.pool.all()] + [llama]
     assert client.post(_url(RouterTask, "change", task.pk), _pool_post(task, chosen)).status_code == 302
@@ -248,7 +248,7 @@ def test_pool_changes_are_in_the_audit_log_with_who_and_when(
         "pool entry" in entry.get_change_message() and "llama3.3-70b-instruct" in entry.get_change_message()
     )
     audit = client.get("/admin/admin/logentry/").content.decode()
-    assert "draft_customer_reply" in audit and "llama3.3-70b-instruct" in audit
+    assert "escalate_complex_issue" in audit and "llama3.3-70b-instruct" in audit
 
 
 def test_adding_an_api_key_shows_it_once_on_the_page_and_never_in_a_cookie_or_message(

@@ -146,3 +146,67 @@ def test_labels_of_one_router(router: Router) -> None:
     assert [label.ticket_id for label in agent_labels(router=router)] == [mine.id]
     assert [label.ticket_id for label in agent_labels(router=other)] == [theirs.id]
     assert len(agent_labels()) == 2
+
+
+# --- agents' verdicts on generated text (the reply, the brief) ------------------------------------
+def _thumb(ticket: Ticket, task: str, model: str, up: bool) -> Feedback:
+    return Feedback.objects.create(
+        ticket=ticket,
+        task_name=task,
+        kind=Feedback.Kind.THUMBS_UP if up else Feedback.Kind.THUMBS_DOWN,
+        field="",
+        model_slug=model,
+    )
+
+
+def _approve(ticket: Ticket, draft: str, sent: str, model: str) -> None:
+    ApprovedReply.objects.create(
+        ticket=ticket,
+        text=sent,
+        draft_text=draft,
+        draft_model=model,
+        edited=sent != draft,
+        approved_at=timezone.now(),
+    )
+
+
+DRAFT = (
+    "Thanks for letting us know about the double charge on INV-1234. We are checking it with billing "
+    "and will write back today."
+)
+
+
+def test_a_draft_sent_as_written_or_nearly_is_accepted_and_a_rewrite_is_not(router: Router) -> None:
+    from triage.services.labels import draft_kept, text_verdicts
+
+    as_written = make_ticket(router, approved=None)
+    _approve(as_written, DRAFT, DRAFT, "nano")
+    nearly = make_ticket(router, approved=None)
+    _approve(nearly, DRAFT, DRAFT.replace("Thanks", "Thank you"), "nano")
+    rewritten = make_ticket(router, approved=None)
+    _approve(rewritten, DRAFT, "Hi Dana, your refund for the second charge is on its way.", "nano")
+    verdicts = {row.ticket_id: row.verdicts for row in text_verdicts(task_name="draft_customer_reply")}
+    assert verdicts == {
+        as_written.pk: {"nano": True},
+        nearly.pk: {"nano": True},
+        rewritten.pk: {"nano": False},
+    }
+    assert draft_kept(DRAFT, DRAFT + " ") and not draft_kept(DRAFT, "Refund issued.")
+
+
+def test_thumbs_judge_the_model_that_served_and_the_latest_wins_over_an_approval(router: Router) -> None:
+    from triage.services.labels import text_verdicts
+
+    ticket = make_ticket(router, approved=None, urgency=5)
+    _approve(ticket, DRAFT, DRAFT, "nano")
+    _thumb(ticket, "draft_customer_reply", "nano", up=False)  # sent, then judged bad: the thumb wins
+    brief = make_ticket(router, approved=None)
+    _thumb(brief, "escalate_complex_issue", "sonnet", up=False)
+    _thumb(brief, "escalate_complex_issue", "sonnet", up=True)  # changed their mind
+    _thumb(brief, "escalate_complex_issue", "opus", up=False)
+    replies = text_verdicts(task_name="draft_customer_reply")
+    assert [(r.ticket_id, r.verdicts, r.urgency) for r in replies] == [(ticket.pk, {"nano": False}, 5)]
+    briefs = text_verdicts(task_name="escalate_complex_issue", router=router)
+    assert [(r.ticket_id, r.verdicts) for r in briefs] == [(brief.pk, {"sonnet": True, "opus": False})]
+    # a thumb on another task's step is not a verdict on this one
+    assert text_verdicts(task_name="escalate_complex_issue", router=Router.objects.create(name="other")) == []

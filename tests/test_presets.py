@@ -53,12 +53,25 @@ def test_triage_router_has_the_articles_tasks_policies_and_pools(presets: None) 
     assert pool("classify_ticket") == ["openai-gpt-5-nano", "anthropic-claude-haiku-4.5"]
     assert pool("urgency_detection") == ["openai-gpt-5-nano", "anthropic-claude-haiku-4.5"]
     assert tasks["classify_ticket"].cascade_enabled and tasks["urgency_detection"].cascade_enabled
-    assert not tasks["draft_customer_reply"].cascade_enabled
-    assert pool("draft_customer_reply") == ["anthropic-claude-sonnet-4.6", "anthropic-claude-haiku-4.5"]
-    sonnet, haiku = tasks["draft_customer_reply"].pool.order_by("rank")
-    assert [sonnet.serves_urgency(u) for u in range(1, 6)] == [False, False, False, True, True]
+    # replies: calm tickets start on Nano with Haiku behind it (the cascade), urgent ones on Sonnet
+    assert tasks["draft_customer_reply"].cascade_enabled
+    assert pool("draft_customer_reply") == [
+        "openai-gpt-5-nano",
+        "anthropic-claude-haiku-4.5",
+        "anthropic-claude-sonnet-4.6",
+    ]
+    nano, haiku, sonnet = tasks["draft_customer_reply"].pool.order_by("rank")
+    assert [nano.serves_urgency(u) for u in range(1, 6)] == [True, True, True, False, False]
     assert [haiku.serves_urgency(u) for u in range(1, 6)] == [True, True, True, False, False]
-    assert pool("escalate_complex_issue") == ["anthropic-claude-opus-4.7", "anthropic-claude-sonnet-4.6"]
+    assert [sonnet.serves_urgency(u) for u in range(1, 6)] == [False, False, False, True, True]
+    assert nano.reasoning_effort == "minimal"
+    # briefs: Sonnet first, Opus when the cascade doubts Sonnet's brief
+    assert tasks["escalate_complex_issue"].cascade_enabled
+    assert pool("escalate_complex_issue") == ["anthropic-claude-sonnet-4.6", "anthropic-claude-opus-4.7"]
+    for name in ("draft_customer_reply", "escalate_complex_issue"):
+        assert '"confidence"' in tasks[name].system_prompt
+        assert tasks[name].cascade_confidence_threshold == Decimal("0.7")
+    assert tasks["classify_ticket"].cascade_confidence_threshold == Decimal("0.6")
     fallbacks = [f.model.slug for f in router.fallbacks.order_by("order")]
     assert fallbacks[0] == "llama3.3-70b-instruct"
     assert all(slug.startswith("local/") for slug in fallbacks[1:]) and len(fallbacks) > 1

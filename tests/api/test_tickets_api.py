@@ -225,8 +225,9 @@ def test_routers_list_shows_tasks_pools_and_fallbacks(api: Client, presets: None
     assert triage_router["model"] == "router:triage-router"
     reply = next(t for t in triage_router["tasks"] if t["name"] == "draft_customer_reply")
     assert [p["model"] for p in reply["pool"]] == [
-        "anthropic-claude-sonnet-4.6",
+        "openai-gpt-5-nano",
         "anthropic-claude-haiku-4.5",
+        "anthropic-claude-sonnet-4.6",
     ]
     assert triage_router["fallbacks"][0] == "llama3.3-70b-instruct"
 

@@ -179,3 +179,84 @@ def test_an_urgency_two_points_from_the_local_scorer_escalates(
     assert step.escalation_reason == f"disagreed with local (urgency {local_score})"
     ticket.refresh_from_db()
     assert ticket.urgency_score == local_score
+
+
+def test_urgency_one_point_across_the_escalation_line_counts_only_when_the_local_scorer_is_sure() -> None:
+    from triage.models import Router
+    from triage.pipeline.subtasks import SUBTASKS
+
+    rule = SUBTASKS["urgency_detection"].disagreement
+    assert rule is not None
+    router = Router(name="r", escalation_threshold=4)
+    answer = {"score": 3, "escalation_risk": False}
+    assert rule(answer, {"score": 4, "confidence": 0.9}, router) == "disagreed with local (urgency 4)"
+    assert rule(answer, {"score": 4, "confidence": 0.5}, router) == ""  # an unsure 4 vs a 3
+    assert rule(answer, {"score": 5, "confidence": 0.5}, router) != ""  # 2 apart: always
+    assert rule(answer, {"score": 2, "confidence": 0.9}, router) == ""  # same side, 1 apart
+
+
+# --- the cascade on generated text: calm replies start cheap, a doubtful draft goes on ------------
+@pytest.fixture
+def reply_cascade(stub_triage_router: Any, make_model: Any, stub_openai: StubOpenAI) -> Any:
+    """draft_customer_reply as the presets tier it: calm tickets stub-reply-nano then
+    stub-reply-cheap (cascading at 0.6), urgent ones stub-reply-premium."""
+    nano = make_model("stub-reply-nano", input_price="0.05", output_price="0.4")
+    task = RouterTask.objects.get(router=stub_triage_router, name="draft_customer_reply")
+    task.cascade_enabled = True
+    task.cascade_confidence_threshold = Decimal("0.6")
+    task.save()
+    PoolEntry.objects.filter(task=task, model__slug="stub-reply-premium").update(rank=3)
+    PoolEntry.objects.filter(task=task, model__slug="stub-reply-cheap").update(rank=2)
+    PoolEntry.objects.create(task=task, model=nano, rank=1, max_urgency=3)
+    config_bump_version()
+    return stub_triage_router
+
+
+def _reply_json(text: str, confidence: float) -> str:
+    return json.dumps({"reply": text, "confidence": confidence})
+
+
+def _reply_step(router: Any) -> TriageStep:
+    ticket = ticket_submit(router=router, subject=SUBJECT, body=BODY)
+    triage_ticket(ticket_id=ticket.pk)
+    return ticket.steps.get(task_name="draft_customer_reply", is_current=True)
+
+
+def test_a_calm_ticket_a_confident_cheap_draft_is_kept(reply_cascade: Any, stub_openai: StubOpenAI) -> None:
+    from tests.pipeline.conftest import urgency_json
+
+    stub_openai.set_default("stub-urgency", answer(urgency_json(2)))
+    nano_draft = "Thanks for telling us: we are checking the duplicate charge and will reply today."
+    stub_openai.set_default("stub-reply-nano", answer(_reply_json(nano_draft, 0.9)))
+    step = _reply_step(reply_cascade)
+    assert step.served_by == "stub-reply-nano" and step.result["reply"] == nano_draft
+    assert step.result["confidence"] == 0.9 and step.escalation_reason == ""
+    assert stub_openai.request_count("stub-reply-cheap") == 0
+    assert stub_openai.request_count("stub-reply-premium") == 0
+
+
+def test_a_calm_ticket_a_doubtful_cheap_draft_goes_to_the_next_model(
+    reply_cascade: Any, stub_openai: StubOpenAI
+) -> None:
+    from tests.pipeline.conftest import urgency_json
+
+    stub_openai.set_default("stub-urgency", answer(urgency_json(2)))
+    stub_openai.set_default("stub-reply-nano", answer(_reply_json("We got your message.", 0.3)))
+    step = _reply_step(reply_cascade)
+    assert step.served_by == "stub-reply-cheap" and step.escalation_reason == "low confidence 0.30"
+    assert [(a["model"], a["kept"]) for a in step.answers] == [
+        ("stub-reply-nano", False),
+        ("stub-reply-cheap", True),
+    ]
+    billed = ModelCall.objects.filter(step=step, outcome="ok").values_list("model_slug", flat=True)
+    assert sorted(billed) == ["stub-reply-cheap", "stub-reply-nano"]
+    assert stub_openai.request_count("stub-reply-premium") == 0
+
+
+def test_an_urgent_ticket_goes_to_the_premium_reply_model_only(
+    reply_cascade: Any, stub_openai: StubOpenAI
+) -> None:
+    # the fixture's urgency model scores 5: the calm tier (nano, cheap) doesn't serve it
+    step = _reply_step(reply_cascade)
+    assert step.served_by == "stub-reply-premium"
+    assert stub_openai.request_count("stub-reply-nano") == stub_openai.request_count("stub-reply-cheap") == 0

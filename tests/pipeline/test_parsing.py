@@ -252,3 +252,14 @@ def test_parsers_survive_arbitrary_json_values(value: object) -> None:
         except InvalidOutput:
             continue
         assert all(isinstance(v, str | int | float | bool | list | type(None)) for v in result.values())
+
+
+def test_reply_and_brief_keep_a_stated_confidence_for_the_cascade() -> None:
+    reply = parse_reply('{"reply": "We are checking the charge now.", "confidence": 85}')
+    assert reply == {"reply": "We are checking the charge now.", "confidence": 0.85}
+    # no (or an unusable) confidence: the result keeps its old shape
+    assert parse_reply('{"reply": "Thanks.", "confidence": "very"}') == {"reply": "Thanks."}
+    assert "confidence" not in parse_reply("Thanks, we are on it.")
+    brief = parse_brief('{"summary": "Checkout down for all EU stores.", "confidence": 0.4}')
+    assert brief["summary"].startswith("Checkout down") and brief["confidence"] == 0.4
+    assert "confidence" not in parse_brief('{"summary": "Checkout down."}')

@@ -110,8 +110,9 @@ def test_admin_action_tests_the_selected_models(presets_on_sim: ProviderSimulato
     assert response.status_code == 200
     assert f"Probe of {NANO} on triage-router/classify_ticket: answered and parsed" in page
     assert "reasoning" in page and "Total cost of these probes" in page
-    # one probe per task whose pool holds it (classification, urgency and the support bot's FAQ)
-    assert presets_on_sim.request_count(NANO) == Router.objects.filter(tasks__pool__model=nano).count() == 3
+    # one probe per task whose pool holds it (classification, urgency, calm replies and the support
+    # bot's FAQ)
+    assert presets_on_sim.request_count(NANO) == Router.objects.filter(tasks__pool__model=nano).count() == 4
 
     nano.token_limit_parameter = "max_tokens"
     nano.save()

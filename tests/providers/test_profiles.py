@@ -167,8 +167,15 @@ def test_the_seven_sample_tickets_classified_by_nano_as_a_reasoning_model_first_
     for request in presets_on_sim.requests(NANO):
         body = request.body
         assert "max_tokens" not in body and "temperature" not in body
-        assert body["reasoning_effort"] == "minimal"  # the pool entries' override (classify, urgency)
-        task = "classify_ticket" if "category" in body["messages"][0]["content"] else "urgency_detection"
+        assert body["reasoning_effort"] == "minimal"  # the pool entries' override (classify, urgency, reply)
+        system = body["messages"][0]["content"]
+        task = (
+            "classify_ticket"
+            if "category" in system
+            else "draft_customer_reply"
+            if '"reply"' in system
+            else "urgency_detection"
+        )
         assert body["max_completion_tokens"] == SUBTASKS[task].max_tokens + 2048
     # the API shows the reasoning tokens of each step
     served_by_nano = steps.filter(served_by=NANO).values_list("ticket_id", flat=True)

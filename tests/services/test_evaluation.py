@@ -248,9 +248,9 @@ def test_command_errors(router: Router) -> None:
 
 
 def test_a_task_without_labels_is_refused(router: Router) -> None:
-    RouterTask.objects.create(router=router, name="draft_customer_reply", description="Replies")
+    RouterTask.objects.create(router=router, name="general_faq", description="Answers")
     with pytest.raises(CommandError, match="no labels to score against"):
-        run("--router", "eval-router", "--task", "draft_customer_reply")
+        run("--router", "eval-router", "--task", "general_faq")
 
 
 def test_missing_answers_are_priced_and_asked_only_with_yes(presets: None) -> None:

@@ -232,3 +232,21 @@ def test_correction_rates_have_wilson_intervals(make_ticket: Any) -> None:
     assert (row["served"], row["corrected"]) == (2, 1)
     low, high = row["interval"]
     assert low == pytest.approx(0.0945, abs=1e-3) and high == pytest.approx(0.9055, abs=1e-3)
+
+
+def test_cost_vs_quality_charts_replies_by_agents_verdicts(agent_client: Client, db: None) -> None:
+    import json
+    import re
+
+    from tests.services.test_text_evaluation import CHEAP, make_judged_replies
+
+    make_judged_replies()
+    html = agent_client.get("/analytics/?router=reply-router&period=7d").content.decode()
+    match = re.search(r'<script id="quality-series" type="application/json">(.*?)</script>', html, re.DOTALL)
+    assert match is not None
+    (chart,) = json.loads(match.group(1))["tasks"]
+    assert chart["task"] == "draft_customer_reply" and chart["rule"].startswith("accepted by agents")
+    points = {p["label"]: p for p in chart["points"]}
+    assert points[f"{CHEAP} alone"]["accuracy"] == round(10 / 12, 4)
+    assert points["cascade as configured (0.60)"]["accuracy"] == 0.8
+    assert 'id="quality-draft_customer_reply"' in html

@@ -336,7 +336,8 @@ class RouterTask(models.Model):
         "escalate when the local model disagrees",
         default=True,
         help_text="Compare with the free in-process model: a different category, or an urgency 2+ points "
-        "apart or on the other side of the escalation threshold, escalates.",
+        "apart or (when the local scorer is sure) on the other side of the escalation threshold, "
+        "escalates.",
     )
     shadow_model = models.ForeignKey(
         "LLMModel",

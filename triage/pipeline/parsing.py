@@ -206,13 +206,16 @@ def count_sentences(text: str) -> int:
 
 
 def parse_reply(text: str) -> dict[str, Any]:
-    """``{"reply": text}``: at most 4 sentences, no placeholders, no claims of actions not taken."""
+    """``{"reply": text}``: at most 4 sentences, no placeholders, no claims of actions not taken;
+    plus ``"confidence"`` (0-1) when the model states one (the cascade reads it)."""
     check_output_bounds(text)
     data = _json_or_none(text)
+    stated: dict[str, Any] = {}
     if data is not None:
         raw = data.get("reply")
         if not isinstance(raw, str):
             raise InvalidOutput("no reply in the output")
+        stated = _stated_confidence(data)
     else:
         raw = text
     reply = raw.strip()
@@ -227,7 +230,14 @@ def parse_reply(text: str) -> dict[str, Any]:
     sentences = count_sentences(reply)
     if sentences > MAX_REPLY_SENTENCES:
         raise InvalidOutput(f"the reply has {sentences} sentences (at most {MAX_REPLY_SENTENCES})")
-    return {"reply": reply}
+    return {"reply": reply, **stated}
+
+
+def _stated_confidence(data: dict[str, Any]) -> dict[str, Any]:
+    """``{"confidence": x}`` when the answer states a usable one, else ``{}`` (the result keeps the
+    shape it had before prompts asked for one)."""
+    confidence = _parse_confidence(data.get("confidence"))
+    return {} if confidence is None else {"confidence": confidence}
 
 
 # --- escalate_complex_issue -----------------------------------------------------------------
@@ -237,7 +247,8 @@ BRIEF_FIELDS = ("problem", "impact", "evidence", "tried", "ask")
 
 def parse_brief(text: str) -> dict[str, Any]:
     """``{"summary", "problem", "impact", "evidence", "tried", "ask", "next_steps": [...]}``; a field a
-    model leaves out (older prompts ask for no "ask") is an empty string."""
+    model leaves out (older prompts ask for no "ask") is an empty string; ``"confidence"`` as for
+    replies."""
     check_output_bounds(text)
     data = _json_or_none(text)
     if data is not None:
@@ -246,6 +257,7 @@ def parse_brief(text: str) -> dict[str, Any]:
         for name in BRIEF_FIELDS:
             brief[name] = _clean_text(data.get(name))
         brief["next_steps"] = _parse_steps(data.get("next_steps"))
+        brief.update(_stated_confidence(data))
     else:
         summary = _clean_text(text)
         brief = {"summary": summary, **dict.fromkeys(BRIEF_FIELDS, ""), "next_steps": []}

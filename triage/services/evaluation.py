@@ -17,9 +17,15 @@ through ``route(..., only_model=...)``: billed, ticket-less call rows), after
 ``Replay.live_estimate`` prices them from token counts and catalog prices.
 
 Labels: ``classify_ticket`` is right when the category is the label; ``urgency_detection`` when the
-score is within 1 of it. Per candidate: accuracy with a 95% Wilson interval, the share of tickets
-that reached a later (stronger) pool model, cost per 1,000 tickets, p95 latency and n (how many
-tickets were replayable). Loading is a few queries whatever the number of tickets.
+score is within 1 of it. The text tasks (``draft_customer_reply``, ``escalate_complex_issue``) are
+*judged*: an answer is right when agents accepted it (``services.labels.text_verdicts``: approved as
+drafted or nearly, or a thumb up), so only answers agents were shown count, and nothing can be asked
+live (no agent would judge it). A tiered pool (entries bounded by urgency) replays each ticket through
+the entries serving its urgency, as the router did.
+
+Per candidate: accuracy with a 95% Wilson interval, the share of tickets that reached a later
+(stronger) pool model, cost per 1,000 tickets, p95 latency and n (how many tickets were
+replayable). Loading is a few queries whatever the number of tickets.
 
 Calibration (``calibrate``) picks the cheapest cascade threshold meeting a target, and
 ``calibration_save`` writes it to ``RouterTask.calibration`` (the admin applies it).
@@ -37,7 +43,9 @@ from django.utils import timezone
 
 from triage.models import CallOutcome, LLMModel, ModelCall, Router, RouterTask, Ticket, TriageStep
 from triage.pipeline.subtasks import (
+    BRIEF,
     CLASSIFY,
+    REPLY,
     SUBTASKS,
     URGENCY,
     answers_disagree,
@@ -67,12 +75,28 @@ def _score(result: Any) -> Any:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _text(key: str) -> Callable[[Any], Any]:
+    def value(result: Any) -> Any:
+        text = result.get(key) if isinstance(result, dict) else None
+        return text if isinstance(text, str) and text.strip() else None
+
+    return value
+
+
 @dataclass(frozen=True)
 class LabeledTask:
     value: Callable[[Any], Any]  # the labeled value in a parsed result (None: no usable answer)
     label_field: str  # the AgentLabel / LabeledTicket field holding the label
     correct: Callable[[Any, Any], bool]  # (answer value, label)
     rule: str
+    judged: bool = False  # the label is agents' verdict per model (text tasks), not a value
+
+
+def _judged(value: Any, label: Any) -> bool:  # judged tasks are scored by Replay.right
+    raise TypeError("a judged task has no value to compare")
+
+
+JUDGED_RULE = "accepted by agents (draft sent as written or nearly, or a thumb up)"
 
 
 LABELED_TASKS: dict[str, LabeledTask] = {
@@ -80,6 +104,8 @@ LABELED_TASKS: dict[str, LabeledTask] = {
     URGENCY: LabeledTask(
         _score, "urgency", lambda value, label: abs(int(value) - int(label)) <= 1, "score within ±1"
     ),
+    REPLY: LabeledTask(_text("reply"), "verdicts", _judged, JUDGED_RULE, judged=True),
+    BRIEF: LabeledTask(_text("summary"), "verdicts", _judged, JUDGED_RULE, judged=True),
 }
 
 
@@ -110,8 +136,9 @@ class Example:
     subject: str
     body: str
     customer_tier: str
-    label: Any
-    source: str  # correction, confirmed or shipped
+    label: Any  # a judged task's: {model slug: accepted}
+    source: str  # correction, confirmed, shipped or verdict
+    urgency: int | None = None  # the ticket's (tiered pools); None: every pool entry serves it
 
 
 @dataclass
@@ -213,10 +240,12 @@ class Replay:
         pool: list[LLMModel],
         examples: list[Example],
         use_local_model: bool,
+        bounds: dict[str, tuple[int, int]] | None = None,
     ) -> None:
         self.router = router
         self.task = task
         self.pool = pool
+        self.bounds = bounds or {}  # slug -> the urgencies its pool entry serves (tiered pools)
         self.examples = examples
         self.labeled = LABELED_TASKS[task.name]
         self.subtask = SUBTASKS[task.name]
@@ -316,10 +345,39 @@ class Replay:
             completion_tokens=self.task.expected_output_tokens,
         )
 
+    @property
+    def local_check(self) -> bool:
+        """Whether the task's cascade compares answers with the local model (as configured and as
+        the subtask can: text tasks have no local answer to compare with)."""
+        return self.task.cascade_on_local_disagreement and self.subtask.disagreement is not None
+
+    def chain(self, example: Example) -> list[str]:
+        """The pool models serving the example's urgency, in the router's order."""
+        return [m.slug for m in self.pool if self._serves(m.slug, example.urgency)]
+
+    def _serves(self, slug: str, urgency: int | None) -> bool:
+        low, high = self.bounds.get(slug, (1, 5))
+        return urgency is None or low <= urgency <= high
+
+    def right(self, example: Example, answer: Answer) -> bool | None:
+        """Whether the answer is right by the example's label; None when agents never judged it."""
+        if self.labeled.judged:
+            verdict = example.label.get(answer.model) if isinstance(example.label, dict) else None
+            return verdict if isinstance(verdict, bool) else None
+        return self.labeled.correct(answer.value, example.label)
+
     # --- live answers -------------------------------------------------------------------------
     def missing(self) -> list[tuple[Example, LLMModel]]:
-        """The (example, pool model) answers a full replay needs that aren't stored."""
-        return [(e, m) for e in self.examples for m in self.pool if m.slug not in self.answers[e.key]]
+        """The (example, pool model) answers a full replay needs that aren't stored (none for a
+        judged task: only agents judge its answers, so a live one could not be scored)."""
+        if self.labeled.judged:
+            return []
+        return [
+            (e, m)
+            for e in self.examples
+            for m in self.pool
+            if m.slug not in self.answers[e.key] and self._serves(m.slug, e.urgency)
+        ]
 
     def messages(self, example: Example) -> list[dict[str, str]]:
         ticket = Ticket(subject=example.subject, body=example.body, customer_tier=example.customer_tier)
@@ -410,11 +468,11 @@ class Replay:
         outcomes = []
         for example in self.examples:
             answer = self.answers[example.key].get(model.slug)
-            if answer is not None:
+            right = self.right(example, answer) if answer is not None else None
+            if answer is not None and right is not None:
                 outcomes.append(
-                    (self.labeled.correct(answer.value, example.label), answer.cost, answer.latency_ms,
-                     model.slug != first, answer.cost_estimated)
-                )  # fmt: skip
+                    (right, answer.cost, answer.latency_ms, model.slug != first, answer.cost_estimated)
+                )
         configured = not self.task.cascade_enabled and model.slug == first
         return _summarise(
             key=model.slug,
@@ -431,12 +489,12 @@ class Replay:
         chain = [m.slug for m in self.pool]
         outcomes = []
         for example in self.examples:
-            replayed = self._cascade_one(example, chain, threshold, local)
+            replayed = self._cascade_one(example, self.chain(example), threshold, local)
             if replayed is not None:
                 outcomes.append(replayed)
         configured = (
             self.task.cascade_enabled
-            and local == self.task.cascade_on_local_disagreement
+            and local == self.local_check
             and abs(threshold - float(self.task.cascade_confidence_threshold)) < 1e-9
         )
         return _summarise(
@@ -475,7 +533,9 @@ class Replay:
                 or (local and self.local_disagrees(example, answer))
             )
             if not doubtful:
-                right = self.labeled.correct(answer.value, example.label)
+                right = self.right(example, answer)
+                if right is None:
+                    return None  # kept an answer agents never judged
                 return right, cost, latency if latency_known else None, index > 0, estimated
         return None  # an empty chain
 
@@ -565,6 +625,14 @@ def task_for(router: Router, task_name: str) -> RouterTask:
     return task
 
 
+def pool_bounds(task: RouterTask) -> dict[str, tuple[int, int]]:
+    """Per pool model, the urgencies its entry serves (1-5 when unbounded)."""
+    return {
+        slug: (low or 1, high or 5)
+        for slug, low, high in task.pool.values_list("model__slug", "min_urgency", "max_urgency")
+    }
+
+
 def pool_in_order(task: RouterTask) -> list[LLMModel]:
     """The task's usable pool models in the order the router asks them (the cascade's order): by
     expected cost for ``lowest_cost``, else by rank (``lowest_latency`` starts in rank order)."""
@@ -590,6 +658,8 @@ def shipped_examples(router: Router, task_name: str) -> list[Example]:
     from triage.local_models.store import load_dataset, split
 
     field_name = LABELED_TASKS[task_name].label_field
+    if LABELED_TASKS[task_name].judged:
+        return []  # the shipped set has no agents' verdicts on answers
     _, held_out = split(load_dataset())
     if task_name == CLASSIFY:
         held_out = [r for r in held_out if r.category in (router.categories or [])]
@@ -616,9 +686,24 @@ def shipped_examples(router: Router, task_name: str) -> list[Example]:
 
 
 def agent_examples(router: Router, task_name: str, labels: Sequence[Any] | None = None) -> list[Example]:
-    """Agents' labels of the router for the task, newest tickets first."""
-    from triage.services.labels import agent_labels
+    """Agents' labels of the router for the task (a judged task: their verdicts), newest first."""
+    from triage.services.labels import agent_labels, text_verdicts
 
+    if LABELED_TASKS[task_name].judged:
+        judged = [
+            Example(
+                key=f"ticket:{row.ticket_id}",
+                ticket_id=row.ticket_id,
+                subject=row.subject,
+                body=row.body,
+                customer_tier=row.customer_tier,
+                label=row.verdicts,
+                source=row.source,
+                urgency=row.urgency,
+            )
+            for row in text_verdicts(router=router, task_name=task_name)
+        ]
+        return sorted(judged, key=lambda e: -(e.ticket_id or 0))
     field_name = LABELED_TASKS[task_name].label_field
     rows = agent_labels(router=router) if labels is None else labels
     examples = [
@@ -657,7 +742,14 @@ def replay_prepare(
         examples += shipped_examples(router, task_name)
     if limit is not None:
         examples = examples[: max(0, limit)]
-    replay = Replay(router=router, task=task, pool=pool, examples=examples, use_local_model=use_local_model)
+    replay = Replay(
+        router=router,
+        task=task,
+        pool=pool,
+        examples=examples,
+        use_local_model=use_local_model,
+        bounds=pool_bounds(task),
+    )
     replay.load_stored()
     return replay
 
@@ -841,7 +933,7 @@ def cost_quality(router: Router, *, limit: int = 1000) -> list[QualityChart]:
             continue
         chart.examples = len(replay.examples)
         evaluation = replay.evaluate()
-        local = task.cascade_on_local_disagreement
+        local = replay.local_check
         for candidate in evaluation.candidates:
             if candidate.kind == "single" and candidate.n:
                 chart.points.append(_point(candidate, candidate.label, "single"))

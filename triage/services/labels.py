@@ -13,10 +13,17 @@ Two sources, read with the ORM only (no model is run here):
 
 Used to retrain the built-in local models (``triage.services.retrain``) and to evaluate models
 against what agents decided.
+
+Generated text (the customer reply, the escalation brief) has no value to compare with a label:
+agents judge the answer they were shown instead (``text_verdicts``). A thumb on the step says good
+or bad of the model that served it (the latest thumb wins); an approved reply says good of the
+draft's model when the agent sent the draft unedited or kept at least ``DRAFT_KEPT`` of it
+(difflib's similarity ratio), bad when they rewrote it. A thumb overrides the approval.
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -25,10 +32,12 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from triage.models import Feedback, Router, Ticket
+from triage.models import ApprovedReply, Feedback, Router, Ticket
+from triage.pipeline.subtasks import REPLY
 
 LABELED_FIELDS = ("category", "urgency")
 URGENCY_RANGE = range(1, 6)
+DRAFT_KEPT = 0.9  # an approval that kept this share of the draft (difflib ratio) accepts the draft
 
 
 @dataclass(frozen=True)
@@ -121,4 +130,71 @@ def _label(
         category=category,
         urgency=urgency,
         source=source,
+    )
+
+
+@dataclass(frozen=True)
+class TextVerdicts:
+    """Agents' verdicts on one ticket's answers of a text task: model slug -> accepted."""
+
+    ticket_id: int
+    subject: str
+    body: str
+    customer_tier: str
+    urgency: int | None  # the ticket's urgency (tiered pools serve by it)
+    verdicts: dict[str, bool]
+    source: Literal["verdict"] = "verdict"
+
+
+def draft_kept(draft: str, sent: str) -> bool:
+    """Whether the reply an agent sent kept the draft (at least ``DRAFT_KEPT`` similar)."""
+    draft, sent = draft.strip(), sent.strip()
+    if draft == sent:
+        return True
+    matcher = difflib.SequenceMatcher(None, draft, sent, autojunk=False)
+    # the cheap upper bounds first: most rewrites fail them without the full comparison
+    return (
+        matcher.real_quick_ratio() >= DRAFT_KEPT
+        and matcher.quick_ratio() >= DRAFT_KEPT
+        and (matcher.ratio() >= DRAFT_KEPT)
+    )
+
+
+def text_verdicts(*, task_name: str, router: Router | None = None) -> list[TextVerdicts]:
+    """Every ticket (of ``router``, or all) whose ``task_name`` answer an agent judged, by ticket id."""
+    verdicts: dict[int, dict[str, bool]] = {}
+    if task_name == REPLY:
+        approvals = ApprovedReply.objects.exclude(draft_model="")
+        if router is not None:
+            approvals = approvals.filter(ticket__router=router)
+        for ticket_id, model, edited, draft, sent in approvals.values_list(
+            "ticket_id", "draft_model", "edited", "draft_text", "text"
+        ).iterator():
+            verdicts.setdefault(ticket_id, {})[model] = not edited or draft_kept(draft, sent)
+    thumbs = Feedback.objects.filter(
+        task_name=task_name, kind__in=(Feedback.Kind.THUMBS_UP, Feedback.Kind.THUMBS_DOWN)
+    ).exclude(model_slug="")
+    if router is not None:
+        thumbs = thumbs.filter(ticket__router=router)
+    # oldest first: the latest thumb on a model's answer wins, and overrides an approval
+    for ticket_id, model, kind in (
+        thumbs.order_by("created_at", "id").values_list("ticket_id", "model_slug", "kind").iterator()
+    ):
+        verdicts.setdefault(ticket_id, {})[model] = kind == Feedback.Kind.THUMBS_UP
+    tickets = Ticket.objects.filter(id__in=list(verdicts)).only(
+        "id", "subject", "body", "customer_tier", "urgency_score"
+    )
+    return sorted(
+        (
+            TextVerdicts(
+                ticket_id=ticket.id,
+                subject=ticket.subject,
+                body=ticket.body,
+                customer_tier=ticket.customer_tier,
+                urgency=_urgency(ticket.urgency_score),
+                verdicts=verdicts[ticket.id],
+            )
+            for ticket in tickets
+        ),
+        key=lambda row: row.ticket_id,
     )

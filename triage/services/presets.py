@@ -113,6 +113,7 @@ def _load_router(spec: dict, models: dict, *, reset: bool, report: PresetReport)
                 "expected_input_tokens": 300,
                 "expected_output_tokens": task_spec["expected_output_tokens"],
                 "cascade_enabled": task_spec.get("cascade", False),
+                "cascade_confidence_threshold": Decimal(task_spec.get("cascade_threshold", "0.6")),
             },
         )
         task.pool.all().delete()

@@ -70,7 +70,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--router", required=True, help="The router's name.")
-        parser.add_argument("--task", required=True, help="classify_ticket or urgency_detection.")
+        parser.add_argument(
+            "--task",
+            required=True,
+            help="classify_ticket, urgency_detection (against labels), draft_customer_reply or "
+            "escalate_complex_issue (against agents' verdicts on the answers they were shown).",
+        )
         parser.add_argument(
             "--candidates",
             nargs="+",
@@ -137,6 +142,11 @@ class Command(BaseCommand):
         except EvaluationError as error:
             raise CommandError(str(error)) from error
         if not replay.examples:
+            if replay.labeled.judged:
+                raise CommandError(
+                    f"No judged answers for {router.name}:{options['task']}: agents' thumbs on the step "
+                    "and approved replies (as drafted, or edited) are its labels."
+                )
             raise CommandError(
                 f"No labeled tickets for {router.name}:{options['task']}: agents' corrections and confirmed "
                 "tickets are the labels (or add --include-shipped)."
@@ -164,7 +174,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         if target is not None:
             full = replay.evaluate(thresholds)  # calibration reads every candidate, whatever is shown
-            evaluation.calibration = calibrate(full, target, local=replay.task.cascade_on_local_disagreement)
+            evaluation.calibration = calibrate(full, target, local=replay.local_check)
             calibration_save(replay.task, evaluation.calibration)
 
         if as_json:
