@@ -486,8 +486,12 @@ def report(
     row_outcomes = Counter(soak_rows.values_list("outcome", flat=True))
     print(f"ModelCall rows for requests sent: {sum(row_outcomes.values())} (stub received {calls}); "
           + ", ".join(f"{k} {v}" for k, v in sorted(row_outcomes.items())))  # fmt: skip
-    checks.append(("every upstream request has its ModelCall row", sum(row_outcomes.values()) == calls,
-                   f"{sum(row_outcomes.values())} rows for {calls} requests"))  # fmt: skip
+    # a row may exist for a request that never left (the worker SIGKILLed between writing the row
+    # and sending): it is interrupted, counted as possibly billed; a request without a row never is
+    rows = sum(row_outcomes.values())
+    checks.append(("every upstream request has its ModelCall row",
+                   calls <= rows <= calls + row_outcomes.get("interrupted", 0),
+                   f"{rows} rows for {calls} requests, {row_outcomes.get('interrupted', 0)} interrupted"))  # fmt: skip
     checks.append(
         ("no row left pending", row_outcomes.get("pending", 0) == 0, f"{row_outcomes.get('pending')}")
     )

@@ -405,8 +405,10 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # once the lease has run out (so a crashed ticket settles within this + TRIAGE_SWEEP_SECONDS + its
 # remaining calls).
 TRIAGE_RUN_LEASE_SECONDS = env.float("TRIAGE_RUN_LEASE_SECONDS", default=30.0)
-# A queued ticket whose message was lost (a broker flushed without persistence) is sent again after this.
+# A queued ticket whose message was lost (a broker flushed without persistence) is sent again after this;
+# after the shorter grace when the broker's triage queue is empty (so its message can't be waiting).
 TRIAGE_RESEND_QUEUED_SECONDS = env.float("TRIAGE_RESEND_QUEUED_SECONDS", default=300.0)
+TRIAGE_RESEND_QUEUED_EMPTY_SECONDS = env.float("TRIAGE_RESEND_QUEUED_EMPTY_SECONDS", default=30.0)
 # Threads per worker process that run the steps of its tickets (each keeps its database connection
 # open): two per ticket in flight are busy at once. A worker process holds up to --concurrency +
 # this many PostgreSQL connections: budget their sum over all processes under max_connections.

@@ -360,6 +360,26 @@ def ticket_retriage(*, ticket: Ticket, step: str | None = None) -> Ticket:
     return ticket
 
 
+def broker_queue_is_empty() -> bool:
+    """Whether the broker holds no message for the triage queue (False when it can't tell). A
+    passive declare reports the count; kombu's virtual transports (Redis, the filesystem) answer a
+    queue with no message left as not found."""
+    from kombu.exceptions import ChannelError, OperationalError
+
+    from triage_site.celery import app
+
+    try:
+        with app.connection_for_write() as connection:
+            declared = connection.default_channel.queue_declare(
+                queue=app.conf.task_default_queue, passive=True
+            )
+        return int(declared.message_count) == 0
+    except ChannelError as error:
+        return "NOT_FOUND" in str(error)
+    except (OperationalError, OSError):
+        return False
+
+
 def tickets_sweep_stuck() -> list[int]:
     """Hand tickets whose run died (lease run out) or whose message was lost (queued too long) to a
     worker again, once each; and settle model-call rows left pending by a process that died."""
@@ -367,6 +387,13 @@ def tickets_sweep_stuck() -> list[int]:
 
     now = timezone.now()
     resend_after = now - timedelta(seconds=float(settings.TRIAGE_RESEND_QUEUED_SECONDS))
+    # A Redis restarted without persistence drops every waiting message: when the triage queue is
+    # empty, a ticket queued past the short grace has no message left (one a worker prefetched
+    # is claimed once: the copy finds it claimed and does nothing).
+    grace = now - timedelta(seconds=float(settings.TRIAGE_RESEND_QUEUED_EMPTY_SECONDS))
+    waiting = Ticket.objects.filter(status=Ticket.Status.QUEUED, updated_at__lt=grace)
+    if waiting.filter(updated_at__gte=resend_after).exists() and broker_queue_is_empty():
+        resend_after = grace
     lapsed = (
         Q(status=Ticket.Status.TRIAGING)
         & (Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True))
