@@ -191,7 +191,9 @@ def main() -> None:
         score_labeled_set(Path(sys.argv[sys.argv.index("--set") + 1]))
         return
     print("blind sets (each scored as written; see tests/data/blind/RULES.md)")
-    for path in sorted(BLIND_DIR.glob("blind_tickets*.jsonl")):
+    for path in sorted(
+        BLIND_DIR.glob("blind_tickets*.jsonl"), key=lambda p: int(p.stem.removeprefix("blind_tickets"))
+    ):
         score_labeled_set(path)
     if "--blind-only" in sys.argv:
         return

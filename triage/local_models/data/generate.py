@@ -13,7 +13,9 @@ Three sources are merged:
   (``written_en*``: 300 each in English over a dozen kinds of software, one file on easily confused
   categories, one on how inboxes really look; ``written_intl*``: 40 each in German, French,
   Spanish, Portuguese, Italian and Dutch per file; ``written_dev``: 120 mixed, the set the
-  escalation signals were tuned on before it joined the training data).
+  escalation signals were tuned on before it joined the training data; ``written_en5``/``en6``:
+  300 each on the lines classifiers confuse: how-to vs feature request, account vs how-to vs bug,
+  alarming tone on small things and calm tickets that are outages, en6 15% in six languages).
 * templates below: per category, situations with slots (product areas, error codes, invoice numbers,
   features, integrations...) and a base urgency; each generated ticket then gets a random tone
   (calm, terse, angry), optional context (what was tried, evidence, team size), optional urgency
@@ -40,7 +42,8 @@ DATA_DIR = Path(__file__).resolve().parent
 OUTPUT = DATA_DIR / "tickets.jsonl"
 HANDWRITTEN = DATA_DIR / "handwritten.jsonl"
 WRITTEN = tuple(
-    f"written_{part}.jsonl" for part in ("en", "intl", "en2", "intl2", "en3", "en4", "intl3", "dev", "hard")
+    f"written_{part}.jsonl"
+    for part in ("en", "intl", "en2", "intl2", "en3", "en4", "intl3", "dev", "hard", "en5", "en6")
 )
 SEED = 20260428
 PER_CATEGORY = 125
