@@ -210,3 +210,24 @@ def test_thumbs_judge_the_model_that_served_and_the_latest_wins_over_an_approval
     assert [(r.ticket_id, r.verdicts) for r in briefs] == [(brief.pk, {"sonnet": True, "opus": False})]
     # a thumb on another task's step is not a verdict on this one
     assert text_verdicts(task_name="escalate_complex_issue", router=Router.objects.create(name="other")) == []
+
+
+def test_an_approval_after_a_thumb_down_wins(router: Router) -> None:
+    from triage.services.labels import text_verdicts
+
+    ticket = make_ticket(router, approved=None)
+    _thumb(ticket, "draft_customer_reply", "nano", up=False)  # the first draft, judged bad
+    _approve(ticket, DRAFT, DRAFT, "nano")  # re-run, and the new draft sent as written
+    assert [r.verdicts for r in text_verdicts(task_name="draft_customer_reply")] == [{"nano": True}]
+
+
+def test_the_verdicts_carry_the_urgency_the_answer_was_routed_with(router: Router) -> None:
+    from triage.models import TriageStep
+    from triage.services.labels import text_verdicts
+
+    ticket = make_ticket(router, approved=None, urgency=5)  # an agent corrected 2 -> 5 afterwards
+    TriageStep.objects.create(
+        ticket=ticket, task_name="urgency_detection", status="done", result={"score": 2}
+    )
+    _approve(ticket, DRAFT, DRAFT, "nano")
+    assert [r.urgency for r in text_verdicts(task_name="draft_customer_reply")] == [2]

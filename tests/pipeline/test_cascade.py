@@ -183,16 +183,22 @@ def test_an_urgency_two_points_from_the_local_scorer_escalates(
 
 def test_urgency_one_point_across_the_escalation_line_counts_only_when_the_local_scorer_is_sure() -> None:
     from triage.models import Router
-    from triage.pipeline.subtasks import SUBTASKS
+    from triage.pipeline.subtasks import FROM_LOCAL_MODEL, SUBTASKS
 
     rule = SUBTASKS["urgency_detection"].disagreement
     assert rule is not None
     router = Router(name="r", escalation_threshold=4)
     answer = {"score": 3, "escalation_risk": False}
-    assert rule(answer, {"score": 4, "confidence": 0.9}, router) == "disagreed with local (urgency 4)"
-    assert rule(answer, {"score": 4, "confidence": 0.5}, router) == ""  # an unsure 4 vs a 3
-    assert rule(answer, {"score": 5, "confidence": 0.5}, router) != ""  # 2 apart: always
-    assert rule(answer, {"score": 2, "confidence": 0.9}, router) == ""  # same side, 1 apart
+
+    def local(score: int, confidence: float) -> dict:
+        return {"score": score, "confidence": confidence, FROM_LOCAL_MODEL: True}
+
+    assert rule(answer, local(4, 0.9), router) == "disagreed with local (urgency 4)"
+    assert rule(answer, local(4, 0.5), router) == ""  # an unsure 4 vs a 3
+    assert rule(answer, local(5, 0.5), router) != ""  # 2 apart: always
+    assert rule(answer, local(2, 0.9), router) == ""  # same side, 1 apart
+    # a shadow model's answer (not the local scorer's) disagrees across the line whatever it states
+    assert rule(answer, {"score": 4, "confidence": 0.3}, router) != ""
 
 
 # --- the cascade on generated text: calm replies start cheap, a doubtful draft goes on ------------

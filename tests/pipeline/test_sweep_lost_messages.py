@@ -62,3 +62,21 @@ def test_the_broker_is_asked_only_past_the_grace(monkeypatch: Any, sent: list[in
     asked = _broker_empty(monkeypatch, True)
     _queued(5)
     assert triage.tickets_sweep_stuck() == [] and asked == []
+
+
+def test_tickets_of_the_synchronous_triage_api_keep_the_long_wait(monkeypatch: Any, sent: list[int]) -> None:
+    # /triage stores its tickets queued and triages them in the request's threads: no message
+    _broker_empty(monkeypatch, True)
+    compat = _queued(60)
+    Ticket.objects.filter(pk=compat.pk).update(channel=Ticket.Channel.COMPAT)
+    assert triage.tickets_sweep_stuck() == [] and sent == []
+
+
+def test_a_broker_that_cannot_answer_counts_as_not_empty(monkeypatch: Any) -> None:
+    from triage_site.celery import app
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("LOADING Redis is loading the dataset in memory")
+
+    monkeypatch.setattr(app, "connection_for_write", broken)
+    assert triage.broker_queue_is_empty() is False

@@ -155,6 +155,11 @@ def test_calibration_picks_the_cheapest_threshold_keeping_strong_acceptance(rout
     # the best single model (strong) is accepted on 15/16: the cascade needs 89.1%; only 0.9 reaches it
     assert found["threshold"] == 0.9 and found["accuracy"] == pytest.approx(0.9)
     assert calibrate(result, parse_target("labels:0.8"), local=False)["threshold"] == 0.5
+    # 0.3 would keep cheap drafts agents never saw: replayable on 16 tickets only, it looks as good
+    # and cheaper, and is not comparable
+    wider = evaluate(router=router, task_name=REPLY, thresholds=(0.3, 0.5, 0.6, 0.9))
+    assert wider.candidate("cascade@0.30").n == 16  # type: ignore[union-attr]
+    assert calibrate(wider, parse_target("labels:0.8"), local=False)["threshold"] == 0.5
 
 
 def test_the_command_prints_the_text_task_and_refuses_one_nobody_judged(router: Router) -> None:

@@ -110,6 +110,9 @@ def subtask_messages(*, system_prompt: str, router: Router, ticket: Ticket) -> l
     return messages
 
 
+FROM_LOCAL_MODEL = "from_local_model"  # marks local_opinion's answers (disagreement rules may weigh them)
+
+
 def local_opinion(subtask: Subtask, messages: list[dict[str, str]], router: Router) -> dict[str, Any] | None:
     """The subtask's built-in local model's parsed answer (in process, $0); None when it has none or
     can't answer."""
@@ -120,7 +123,7 @@ def local_opinion(subtask: Subtask, messages: list[dict[str, str]], router: Rout
         opinion = subtask.parse(local.reply(messages, task=subtask.name), router)
     except Exception:  # noqa: BLE001 - a local model that can't answer has no opinion
         return None
-    return opinion if isinstance(opinion, dict) else None
+    return {**opinion, FROM_LOCAL_MODEL: True} if isinstance(opinion, dict) else None
 
 
 def answers_disagree(subtask: Subtask, answer: Any, other: Any, router: Router) -> str | None:
@@ -189,8 +192,10 @@ def _category_disagreement(answer: dict[str, Any], local: dict[str, Any], router
 
 
 # One point apart across the escalation line counts as a disagreement only when the local scorer
-# states at least this confidence: its unsure 3-or-4 calls sent ~3% more tickets to the stronger
-# model in bench/quality_routing.py for no accuracy (99.5% either way).
+# is at least this sure of its escalation decision (its ``confidence``: 0.5 at its threshold, 1 when
+# certain): its unsure 3-or-4 calls sent ~3% more tickets to the stronger model in
+# bench/quality_routing.py. That bench's wrong answers are all 2+ points off, so it can't show what
+# the rule costs on a real 3-vs-4 error; `manage.py evaluate` on agents' labels can.
 LOCAL_SURE_OF_ESCALATION = 0.7
 
 
@@ -199,7 +204,9 @@ def _urgency_disagreement(answer: dict[str, Any], local: dict[str, Any], router:
     score, local_score = int(answer["score"]), int(local["score"])
     threshold = router.escalation_threshold
     escalates = escalation_decision(urgency=answer, threshold=threshold)[0]
-    local_confidence = local.get("confidence")
+    # only the local scorer's answer is weighed by its confidence; another model's (a shadow
+    # comparison) disagrees across the line whatever it states
+    local_confidence = local.get("confidence") if local.get(FROM_LOCAL_MODEL) else None
     local_sure = not isinstance(local_confidence, int | float) or local_confidence >= LOCAL_SURE_OF_ESCALATION
     if abs(score - local_score) >= 2 or (
         local_sure and escalates != escalation_decision(urgency=local, threshold=threshold)[0]

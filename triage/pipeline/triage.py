@@ -362,9 +362,9 @@ def ticket_retriage(*, ticket: Ticket, step: str | None = None) -> Ticket:
 
 def broker_queue_is_empty() -> bool:
     """Whether the broker holds no message for the triage queue (False when it can't tell). A
-    passive declare reports the count; kombu's virtual transports (Redis, the filesystem) answer a
-    queue with no message left as not found."""
-    from kombu.exceptions import ChannelError, OperationalError
+    passive declare reports the count (Redis answers a queue with no message left, whose list key
+    is gone, as not found)."""
+    from kombu.exceptions import ChannelError
 
     from triage_site.celery import app
 
@@ -376,7 +376,8 @@ def broker_queue_is_empty() -> bool:
         return int(declared.message_count) == 0
     except ChannelError as error:
         return "NOT_FOUND" in str(error)
-    except (OperationalError, OSError):
+    except Exception:  # a broker still loading or unreachable: the sweep goes on with the long wait
+        log.warning("could not count the broker's waiting messages", exc_info=True)
         return False
 
 
@@ -387,20 +388,21 @@ def tickets_sweep_stuck() -> list[int]:
 
     now = timezone.now()
     resend_after = now - timedelta(seconds=float(settings.TRIAGE_RESEND_QUEUED_SECONDS))
+    lost = Q(status=Ticket.Status.QUEUED, updated_at__lt=resend_after)
     # A Redis restarted without persistence drops every waiting message: when the triage queue is
     # empty, a ticket queued past the short grace has no message left (one a worker prefetched
-    # is claimed once: the copy finds it claimed and does nothing).
+    # is claimed once: the copy finds it claimed and does nothing). /triage's tickets wait queued
+    # for a thread of their request, not for a message: they keep the long wait.
     grace = now - timedelta(seconds=float(settings.TRIAGE_RESEND_QUEUED_EMPTY_SECONDS))
-    waiting = Ticket.objects.filter(status=Ticket.Status.QUEUED, updated_at__lt=grace)
-    if waiting.filter(updated_at__gte=resend_after).exists() and broker_queue_is_empty():
-        resend_after = grace
+    waiting = Q(status=Ticket.Status.QUEUED, updated_at__lt=grace) & ~Q(channel=Ticket.Channel.COMPAT)
+    if Ticket.objects.filter(waiting, updated_at__gte=resend_after).exists() and broker_queue_is_empty():
+        lost |= waiting
     lapsed = (
         Q(status=Ticket.Status.TRIAGING)
         & (Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True))
         # not handed out since its lease ran out (or long enough ago that the message may be lost)
         & (Q(updated_at__lt=F("lease_expires_at")) | Q(updated_at__lt=resend_after))
     )
-    lost = Q(status=Ticket.Status.QUEUED, updated_at__lt=resend_after)
     stuck = list(Ticket.objects.filter(lapsed | lost).values_list("pk", flat=True)[:500])
     for ticket_id in stuck:
         Ticket.objects.filter(pk=ticket_id).update(updated_at=now)

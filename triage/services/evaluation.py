@@ -192,6 +192,7 @@ class Evaluation:
     live_answers: int = 0
     live_failures: int = 0
     calibration: dict[str, Any] | None = None
+    judged: bool = False  # scored on agents' verdicts: only answers they saw count
 
     def candidate(self, key: str) -> CandidateResult | None:
         return next((c for c in self.candidates if c.key == key), None)
@@ -568,6 +569,7 @@ class Replay:
             missing_answers=len(self.missing()),
             live_answers=self.live_answers,
             live_failures=self.live_failures,
+            judged=self.labeled.judged,
         )
 
     def _configured_threshold(self) -> set[float]:
@@ -821,6 +823,12 @@ def calibrate(evaluation: Evaluation, target: Target, *, local: bool) -> dict[st
         for c in evaluation.candidates
         if c.kind == "cascade" and c.local_disagreement == local and c.accuracy is not None and c.n
     ]
+    if evaluation.judged:
+        # Agents judged only the answers they saw: a threshold that would keep an answer nobody saw
+        # drops that ticket, and with it the outcome that would change. Only thresholds replayable on
+        # as many tickets as the best covered one are comparable.
+        covered = max((c.n for c in cascades), default=0)
+        cascades = [c for c in cascades if c.n == covered]
     meeting = [c for c in cascades if required is not None and (c.accuracy or 0.0) >= required - 1e-9]
     chosen = min(
         meeting,

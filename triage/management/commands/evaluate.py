@@ -198,6 +198,12 @@ class Command(BaseCommand):
             "* the task as configured · strong: share reaching a later pool model · "
             "~: includes estimated costs · n: tickets replayable"
         )
+        if evaluation.judged:
+            self.stdout.write(
+                "Judged by agents: only answers they were shown count, so a candidate with a smaller n "
+                "skipped tickets whose outcome it would change; calibration compares only the best "
+                "covered thresholds. Agents' thumbs on both answers of a sample widen what can be judged."
+            )
         if evaluation.calibration is not None:
             summary = calibration_summary(evaluation.calibration)
             self.stdout.write(f"\nCalibration (stored on the task; apply it in the admin): {summary}")
