@@ -691,23 +691,12 @@ def agent_examples(router: Router, task_name: str, labels: Sequence[Any] | None 
     """Agents' labels of the router for the task (a judged task: their verdicts), newest first."""
     from triage.services.labels import agent_labels, text_verdicts
 
-    if LABELED_TASKS[task_name].judged:
-        judged = [
-            Example(
-                key=f"ticket:{row.ticket_id}",
-                ticket_id=row.ticket_id,
-                subject=row.subject,
-                body=row.body,
-                customer_tier=row.customer_tier,
-                label=row.verdicts,
-                source=row.source,
-                urgency=row.urgency,
-            )
-            for row in text_verdicts(router=router, task_name=task_name)
-        ]
-        return sorted(judged, key=lambda e: -(e.ticket_id or 0))
-    field_name = LABELED_TASKS[task_name].label_field
-    rows = agent_labels(router=router) if labels is None else labels
+    labeled = LABELED_TASKS[task_name]
+    rows: Sequence[Any]
+    if labeled.judged:
+        rows = text_verdicts(router=router, task_name=task_name)
+    else:
+        rows = agent_labels(router=router) if labels is None else labels
     examples = [
         Example(
             key=f"ticket:{row.ticket_id}",
@@ -715,11 +704,13 @@ def agent_examples(router: Router, task_name: str, labels: Sequence[Any] | None 
             subject=row.subject,
             body=row.body,
             customer_tier=row.customer_tier,
-            label=getattr(row, field_name),
+            label=getattr(row, labeled.label_field),
             source=row.source,
+            # the urgency a judged answer was routed with (its tier); a label's urgency is a label
+            urgency=row.urgency if labeled.judged else None,
         )
         for row in rows
-        if getattr(row, field_name) is not None
+        if getattr(row, labeled.label_field) is not None
     ]
     return sorted(examples, key=lambda e: -(e.ticket_id or 0))
 
