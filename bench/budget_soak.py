@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import sys
 import time
 from decimal import Decimal
@@ -35,8 +34,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import database_reset, ensure_database  # noqa: E402 - after the path is set
-from bench.soak import SETTLED, STUB_KEY_ENV, TASKS, PrivateRedis, Submitter, Worker, configure_env, say  # noqa: E402
+from bench.common import database_reset  # noqa: E402 - after the path is set
+from bench.soak import SETTLED, STUB_KEY_ENV, TASKS, Submitter, Worker, say, start_private_stack  # noqa: E402
 
 IN_PRICE, OUT_PRICE = Decimal("100"), Decimal("200")  # dollars per million tokens
 LOCAL_MODELS = (
@@ -91,17 +90,9 @@ def main() -> int:
     parser.add_argument("--lease", type=int, default=10)
     parser.add_argument("--max-runs", type=int, default=3)
     args = parser.parse_args()
-    if not shutil.which("redis-server"):
-        print("redis-server is not installed")
+    redis = start_private_stack(args)
+    if redis is None:
         return 1
-    configure_env(args)
-    redis = PrivateRedis(args.redis_port)
-    redis.stop()
-    redis.start()
-    ensure_database()
-    import django
-
-    django.setup()
     from bench.chaos_stub import ChaosStub
     from tests.support.stub_openai import Behaviour
     from triage_site.celery import app

@@ -104,6 +104,23 @@ class PrivateRedis:
             time.sleep(0.05)
 
 
+def start_private_stack(args: argparse.Namespace) -> PrivateRedis | None:
+    """The environment for a soak (``configure_env``), its own Redis started fresh, its database
+    made, Django set up; None (said why) when redis-server is not installed."""
+    if not shutil.which("redis-server"):
+        print("redis-server is not installed")
+        return None
+    configure_env(args)
+    redis = PrivateRedis(args.redis_port)
+    redis.stop()
+    redis.start()
+    ensure_database()
+    import django
+
+    django.setup()
+    return redis
+
+
 def configure_env(args: argparse.Namespace) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "triage_site.settings"
     allow_provider_key_env("SOAK_STUB_KEY")  # its stub provider's key variable
@@ -286,17 +303,9 @@ def main() -> int:
     parser.add_argument("--redis-port", type=int, default=6391)
     parser.add_argument("--database", default="triage_soak")
     args = parser.parse_args()
-    if not shutil.which("redis-server"):
-        print("redis-server is not installed")
+    redis = start_private_stack(args)
+    if redis is None:
         return 1
-    configure_env(args)
-    redis = PrivateRedis(args.redis_port)
-    redis.stop()
-    redis.start()
-    ensure_database()
-    import django
-
-    django.setup()
     from bench.chaos_stub import ChaosStub
     from triage_site.celery import app
 
