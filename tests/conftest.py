@@ -9,6 +9,8 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 
+from triage.routing.service import health_forget_all
+
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Tests marked ``embeddings`` need requirements-embeddings.txt: skipped on a plain install,
@@ -34,6 +36,7 @@ def _clean_shared_cache(request: pytest.FixtureRequest) -> Iterator[None]:
     )
     if uses_db:
         cache.clear()
+        health_forget_all()
     yield
 
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 
 from tests.support.fixtures import TaskSpec
@@ -312,3 +312,34 @@ def test_a_late_success_does_not_close_a_breaker_opened_meanwhile(router, stub_o
 
     assert result.served_by == "flaky"
     assert breaker_state(cache.get(breaker.health_key(model_id)), time.time()) == OPEN
+
+
+@pytest.mark.django_db
+def test_an_open_breaker_outlives_a_redis_restart_that_lost_it(router, stub_openai):
+    stub_openai.set_default("flaky", server_error())
+    for _ in range(3):
+        route(router, MESSAGES, task="t")
+    cache.clear()  # Redis restarted without persistence: every breaker record is gone
+
+    result = route(router, MESSAGES, task="t")
+
+    assert outcomes(result) == [("flaky", "skipped_open_circuit"), ("steady", "ok")]
+    assert stub_openai.request_count("flaky") == 3
+
+
+@pytest.mark.django_db
+def test_the_breaker_still_opens_while_redis_is_unreachable(router, stub_openai, monkeypatch):
+    # django-redis with IGNORE_EXCEPTIONS (our settings): reads come back empty, writes are dropped
+    real = caches["default"]
+    monkeypatch.setattr(type(real), "get_many", lambda self, keys, **kw: {})
+    monkeypatch.setattr(type(real), "get", lambda self, key, default=None, **kw: default)
+    monkeypatch.setattr(type(real), "set", lambda self, *a, **kw: None)
+    monkeypatch.setattr(type(real), "add", lambda self, *a, **kw: False)
+    stub_openai.set_default("flaky", server_error())
+    for _ in range(3):
+        route(router, MESSAGES, task="t")
+
+    result = route(router, MESSAGES, task="t")
+
+    assert outcomes(result) == [("flaky", "skipped_open_circuit"), ("steady", "ok")]
+    assert stub_openai.request_count("flaky") == 3

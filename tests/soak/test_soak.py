@@ -1,4 +1,5 @@
-"""A short fault-injection soak (bench/soak.py with 150 tickets and a 20 s outage).
+"""A short fault-injection soak (bench/soak.py: 400 tickets at 10/s, a 20 s outage from the 5th second,
+so fresh tickets still come when it ends and the breaker can be seen closing again).
 
 Marked ``soak``: left out of the default run (``pytest -m "not soak"``); run it with
 ``pytest -m soak tests/soak``. Needs PostgreSQL on 127.0.0.1:5432 and redis-server; it uses its
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.soak
 @pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
 def test_short_soak_loses_nothing_and_keeps_the_dead_model_behind_its_breaker():
     out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "soak.py"), "--tickets", "150", "--rate", "10",
+        [sys.executable, str(ROOT / "bench" / "soak.py"), "--tickets", "400", "--rate", "10",
          "--outage", "20",
          "--settle-timeout", "240", "--redis-port", "6393", "--database", "triage_soak_test"],
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,

@@ -275,6 +275,35 @@ class SharedState:
     pin_key: str | None
 
 
+# This process's last word on each model's breaker (the record it last read or wrote). Used only
+# when the shared cache has no record for the model: Redis down, or restarted empty. Without it a
+# Redis blip in the middle of an outage sent every call to the down model (bench/soak.py: 71 calls
+# in the 2 s Redis was away) and the breaker had to learn the outage again afterwards.
+_HEALTH_KNOWN: dict[int, breaker.Health] = {}
+
+
+def health_known(model_id: int, shared: breaker.Health | None) -> breaker.Health | None:
+    """The shared record when there is one (remembered), else what this process last knew of it,
+    unless that is older than the shared record would live (``HEALTH_TTL``)."""
+    if shared is not None:
+        _HEALTH_KNOWN[model_id] = shared
+        return shared
+    known = _HEALTH_KNOWN.get(model_id)
+    if known is None or time.time() - float(known.get("last_failure_at", 0.0)) >= breaker.HEALTH_TTL:
+        return None
+    return known
+
+
+def health_write(model_id: int, record: breaker.Health) -> None:
+    _HEALTH_KNOWN[model_id] = record
+    cache.set(breaker.health_key(model_id), record, timeout=breaker.HEALTH_TTL)
+
+
+def health_forget_all() -> None:
+    """Forget what this process knew (tests, whose models reuse ids once the cache is cleared)."""
+    _HEALTH_KNOWN.clear()
+
+
 def _state_keys(router: RouterSpec, pin_key: str | None) -> list[str]:
     """The configuration version, every breaker of the router, the latency records its policies use."""
     keys = [CONFIG_VERSION_KEY, *(breaker.health_key(model_id) for model_id in router.model_ids)]
@@ -350,7 +379,10 @@ def plan_request(
     started = time.perf_counter()
     shared = read_shared_state(router_ref, task=task, affinity_key=affinity_key)
     router, values = shared.router, shared.values
-    health = {model_id: values.get(breaker.health_key(model_id)) for model_id in router.model_ids}
+    health = {
+        model_id: health_known(model_id, values.get(breaker.health_key(model_id)))
+        for model_id in router.model_ids
+    }
     pin = values.get(shared.pin_key) if shared.pin_key else None
     pinned_model = _pinned_model(shared.snapshot, pin, task)
     task_spec, task_name, classification = resolve_task(
@@ -596,13 +628,13 @@ class AttemptLog:
             # request may have opened the breaker meanwhile, and a record built on the stale copy
             # would close it again (last writer wins).
             record = breaker.breaker_record_failure(
-                cache.get(breaker.health_key(model.id)),
+                health_known(model.id, cache.get(breaker.health_key(model.id))),
                 time.time(),
                 outcome=failure.outcome,
                 retry_after=failure.retry_after,
             )
             self.plan.health[model.id] = record
-            cache.set(breaker.health_key(model.id), record, timeout=breaker.HEALTH_TTL)
+            health_write(model.id, record)
         self._release_trial(model)
 
     def succeeded(
@@ -670,11 +702,10 @@ class AttemptLog:
             # re-read: the plan's copy may predate an open; and a success only closes an open breaker
             # when it was the half-open trial (a call that started before the breaker opened and
             # answered late says nothing about the model now)
-            health = cache.get(breaker.health_key(model.id))
+            health = health_known(model.id, cache.get(breaker.health_key(model.id)))
             opened = breaker.breaker_state(health, now) == breaker.OPEN and model.id not in self.trials
             if not opened and breaker.breaker_success_changes(health, now):
-                record = breaker.breaker_record_success(health, now)
-                cache.set(breaker.health_key(model.id), record, timeout=breaker.HEALTH_TTL)
+                health_write(model.id, breaker.breaker_record_success(health, now))
         task = self.plan.task
         if task is not None and policy_for(task.policy).needs_latency:
             record = latency.latency_record(
