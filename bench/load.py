@@ -129,7 +129,7 @@ def main() -> int:
         help="worker threads per process (each holds a database connection; TRIAGE_STEP_THREADS adds more)",
     )
     parser.add_argument(
-        "--lease", type=int, default=150, help="TRIAGE_STEP_LEASE_SECONDS (the sweeper re-enqueues after 2)"
+        "--lease", type=int, default=30, help="TRIAGE_RUN_LEASE_SECONDS (renewed while a run works)"
     )
     parser.add_argument(
         "--worker-processes", type=int, default=2, help="Celery worker processes (one per core)"
@@ -160,7 +160,7 @@ def main() -> int:
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.database}"
     os.environ["REDIS_URL"] = f"redis://127.0.0.1:{args.redis_port}/0"
     os.environ[STUB_KEY_ENV] = "soak-key"
-    os.environ["TRIAGE_STEP_LEASE_SECONDS"] = str(args.lease)
+    os.environ["TRIAGE_RUN_LEASE_SECONDS"] = str(args.lease)
     redis = PrivateRedis(args.redis_port)
     redis.stop()
     redis.start()
