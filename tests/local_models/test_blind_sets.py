@@ -12,7 +12,7 @@ from triage.local_models.text import CATEGORIES
 
 BLIND = Path(__file__).resolve().parents[1] / "data" / "blind"
 TRAINING = Path(__file__).resolve().parents[2] / "triage" / "local_models" / "data"
-SETS = sorted(BLIND.glob("**/blind_tickets*.jsonl"))  # unscored/: written for the next round
+SETS = sorted(BLIND.glob("**/blind_tickets*.jsonl"))  # unscored/ too: sets written for a next round
 
 
 def _rows(path: Path) -> list[dict]:

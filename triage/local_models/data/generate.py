@@ -1,6 +1,6 @@
 """Builds ``tickets.jsonl``, the labeled ticket set the local models train and are measured on.
 
-Run ``python -m triage.local_models.data.generate`` after editing the templates or
+Run ``.venv/bin/python -m triage.local_models.data.generate`` after editing the templates or
 ``handwritten.jsonl``; the output is deterministic (fixed seed), so an unchanged script writes an
 unchanged file and the cached models stay valid.
 
@@ -15,7 +15,9 @@ Three sources are merged:
   Spanish, Portuguese, Italian and Dutch per file; ``written_dev``: 120 mixed, the set the
   escalation signals were tuned on before it joined the training data; ``written_en5``/``en6``:
   300 each on the lines classifiers confuse: how-to vs feature request, account vs how-to vs bug,
-  alarming tone on small things and calm tickets that are outages, en6 15% in six languages).
+  alarming tone on small things and calm tickets that are outages, en6 15% in six languages;
+  ``written_en7``/``en8``: 300 each on urgency: 1 vs 2 vs 3 (error words in questions, understated
+  blocking problems) and the escalation line (buried or polite 4s and 5s, loud 2s and 3s)).
 * templates below: per category, situations with slots (product areas, error codes, invoice numbers,
   features, integrations...) and a base urgency; each generated ticket then gets a random tone
   (calm, terse, angry), optional context (what was tried, evidence, team size), optional urgency
@@ -36,14 +38,17 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triage.presets import SAMPLE_TICKETS
-
 DATA_DIR = Path(__file__).resolve().parent
+# the article's sample tickets, read as a file: importing triage.presets would need Django set up
+SAMPLE_TICKETS = json.loads((DATA_DIR.parents[1] / "fixtures" / "sample_tickets.json").read_text())
 OUTPUT = DATA_DIR / "tickets.jsonl"
 HANDWRITTEN = DATA_DIR / "handwritten.jsonl"
 WRITTEN = tuple(
     f"written_{part}.jsonl"
-    for part in ("en", "intl", "en2", "intl2", "en3", "en4", "intl3", "dev", "hard", "en5", "en6")
+    for part in (
+        *("en", "intl", "en2", "intl2", "en3", "en4", "intl3", "dev", "hard"),
+        *("en5", "en6", "en7", "en8"),
+    )
 )
 SEED = 20260428
 PER_CATEGORY = 125
