@@ -253,7 +253,8 @@ class Submitter(threading.Thread):
 # --- watching the downed model's breaker -----------------------------------------------------------------
 class BreakerWatch(threading.Thread):
     """Polls the downed model's health record every 0.2 s: every open (with its cooldown), every close,
-    and a sample of the state per poll (``samples``: time, open_until or 0 when not open)."""
+    and a sample per poll (``samples``: time, then open_until when open, 0.0 when closed, None when
+    there is no record: Redis away or back empty)."""
 
     def __init__(self, model_id: int) -> None:
         super().__init__(daemon=True)
@@ -261,7 +262,7 @@ class BreakerWatch(threading.Thread):
         self.stop_event = threading.Event()
         self.opens: list[tuple[float, float, str]] = []  # (seen at, open_until, reason)
         self.closes: list[float] = []
-        self.samples: list[tuple[float, float]] = []
+        self.samples: list[tuple[float, float | None]] = []
 
     def run(self) -> None:
         from django.core.cache import cache
@@ -270,11 +271,11 @@ class BreakerWatch(threading.Thread):
 
         last_until, was_open = 0.0, False
         while not self.stop_event.wait(0.2):
-            try:
-                health = cache.get(breaker.health_key(self.model_id))
-            except Exception:  # noqa: BLE001 - Redis restarting: the last sample stands
+            health = cache.get(breaker.health_key(self.model_id))  # None while Redis is away
+            if health is None:
+                self.samples.append((time.time(), None))
                 continue
-            is_open = bool(health) and health.get("state") == breaker.OPEN
+            is_open = health.get("state") == breaker.OPEN
             self.samples.append((time.time(), float(health["open_until"]) if is_open else 0.0))
             if is_open and float(health["open_until"]) != last_until:
                 last_until = float(health["open_until"])
@@ -286,16 +287,18 @@ class BreakerWatch(threading.Thread):
 
 def breaker_misses(
     calls: list[tuple[float, float]],
-    samples: list[tuple[float, float]],
+    samples: list[tuple[float, float | None]],
     *,
     threshold: int,
     grace: float = 0.3,
 ) -> dict[str, int]:
     """Sorts the downed model's requests (sent at, failure seen at) by what its breaker knew when each left.
 
-    - ``learning``: the breaker was closed (or its record was lost: a Redis restart) and fewer than
-      ``threshold`` failures of that closed stretch had come back: no breaker can stop these (every
-      worker thread may have one in flight before the first failure returns);
+    - ``learning``: the breaker was closed, or its record was gone (Redis away or back empty: a
+      process that never saw the record learns again), and fewer than ``threshold`` failures of
+      that stretch had come back: no breaker can stop these (every worker thread may have one in
+      flight before the first failure returns). A close while the model is down is a failure of
+      its own, checked apart (``report``);
     - ``trial``: the first request after a cooldown ended (the half-open trial);
     - ``missed``: sent while the breaker was open, a second request in one half-open period, or sent
       after ``threshold`` failures had come back and the breaker stayed closed: its failures.
@@ -308,7 +311,7 @@ def breaker_misses(
     for sent, failed_at in sorted(calls):
         known = [until for at, until in samples if at <= sent - grace]
         open_until = known[-1] if known else 0.0
-        if open_until:
+        if open_until is not None and open_until > 0:
             was_open = True
             if sent < open_until or open_until in trials_used:
                 counts["missed"] += 1
@@ -603,9 +606,17 @@ def report(
           + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))  # fmt: skip
     for seen, until, reason in opens_in_outage:
         print(f"  breaker opened at +{seen - start:.1f}s for {until - seen:.1f}s: {reason}")
+    # the requests that left: the down stub only fails them (a SIGKILL may interrupt one, whose
+    # failure never came back); a "timeout" row here is a deadline reached before sending
+    real_calls = (CallOutcome.SERVER_ERROR, CallOutcome.CONNECTION_ERROR, CallOutcome.INTERRUPTED)
     sent = [
-        (row.started_at.timestamp(), row.started_at.timestamp() + (row.latency_ms or 0) / 1000)
-        for row in rows.exclude(outcome__startswith="skipped")
+        (
+            row.started_at.timestamp(),
+            float("inf")
+            if row.outcome == CallOutcome.INTERRUPTED
+            else row.started_at.timestamp() + (row.latency_ms or 0) / 1000,
+        )
+        for row in rows.filter(outcome__in=real_calls)
     ]
     kinds = breaker_misses(sent, watch.samples, threshold=breaker.FAILURE_THRESHOLD)
     wasted = len(down_events) / max(candidate, 1)
@@ -615,6 +626,9 @@ def report(
           f"{candidate} requests reached it ({wasted:.1%})")  # fmt: skip
     checks.append(("downed model: no request after its breaker knew, but one trial per cooldown",
                    kinds["missed"] == 0, f"{kinds['missed']} requests"))  # fmt: skip
+    wrong_closes = [c for c in watch.closes if start + 1.0 < c < end]
+    checks.append(("its breaker never closed while it was down", not wrong_closes,
+                   ", ".join(f"+{c - start:.1f}s" for c in wrong_closes)))  # fmt: skip
     first_skip = (
         ModelCall.objects.filter(
             model_id=down_id, outcome=CallOutcome.SKIPPED_OPEN_CIRCUIT, started_at__gte=start_dt

@@ -36,7 +36,7 @@ def _clean_shared_cache(request: pytest.FixtureRequest) -> Iterator[None]:
     )
     if uses_db:
         cache.clear()
-        health_forget_all()
+    health_forget_all()  # this process's memory of breakers: model ids repeat between tests
     yield
 
 

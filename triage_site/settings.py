@@ -121,8 +121,9 @@ if REDIS_URL:
             "LOCATION": env.str("REDIS_CACHE_URL", default=REDIS_URL),
             "KEY_PREFIX": "triage",
             # Redis away (restarting, say): reads answer "nothing there" and writes are dropped, each
-            # logged, instead of failing the request; the routing state is advisory (breakers read
-            # as closed, no latency records), and /readyz reports the cache as down.
+            # logged, instead of failing the request; the routing state is advisory (each process
+            # falls back to the breaker records it last knew, no latency records), and /readyz
+            # reports the cache as down.
             "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "IGNORE_EXCEPTIONS": True},
         }
     }

@@ -26,6 +26,7 @@ from triage.routing.breaker import (
     breaker_record_success,
     breaker_state,
 )
+from triage.routing.config import snapshot_fresh
 
 MESSAGES = [{"role": "user", "content": "Is the API down?"}]
 
@@ -327,14 +328,22 @@ def test_an_open_breaker_outlives_a_redis_restart_that_lost_it(router, stub_open
     assert stub_openai.request_count("flaky") == 3
 
 
+def _redis_unreachable(monkeypatch):
+    """django-redis with IGNORE_EXCEPTIONS (our settings) while Redis is away: reads come back
+    empty, writes are dropped, ``add`` answers None (neither taken nor refused). The process keeps
+    the routing configuration it loaded before (loaded here: a test's routers are new)."""
+    snapshot_fresh()
+    real = type(caches["default"])
+    monkeypatch.setattr(real, "get_many", lambda self, keys, **kw: {})
+    monkeypatch.setattr(real, "get", lambda self, key, default=None, **kw: default)
+    monkeypatch.setattr(real, "set", lambda self, *a, **kw: None)
+    monkeypatch.setattr(real, "add", lambda self, *a, **kw: None)
+    monkeypatch.setattr(real, "delete", lambda self, *a, **kw: None)
+
+
 @pytest.mark.django_db
 def test_the_breaker_still_opens_while_redis_is_unreachable(router, stub_openai, monkeypatch):
-    # django-redis with IGNORE_EXCEPTIONS (our settings): reads come back empty, writes are dropped
-    real = caches["default"]
-    monkeypatch.setattr(type(real), "get_many", lambda self, keys, **kw: {})
-    monkeypatch.setattr(type(real), "get", lambda self, key, default=None, **kw: default)
-    monkeypatch.setattr(type(real), "set", lambda self, *a, **kw: None)
-    monkeypatch.setattr(type(real), "add", lambda self, *a, **kw: False)
+    _redis_unreachable(monkeypatch)
     stub_openai.set_default("flaky", server_error())
     for _ in range(3):
         route(router, MESSAGES, task="t")
@@ -343,3 +352,55 @@ def test_the_breaker_still_opens_while_redis_is_unreachable(router, stub_openai,
 
     assert outcomes(result) == [("flaky", "skipped_open_circuit"), ("steady", "ok")]
     assert stub_openai.request_count("flaky") == 3
+
+
+@pytest.mark.django_db
+def test_a_model_back_while_redis_is_unreachable_gets_its_trial_and_serves_again(
+    router, stub_openai, monkeypatch
+):
+    monkeypatch.setattr(breaker, "BASE_COOLDOWN", 0.2)
+    _redis_unreachable(monkeypatch)
+    stub_openai.script("flaky", server_error(), server_error(), server_error(), answer("back"))
+    for _ in range(3):
+        route(router, MESSAGES, task="t")
+    time.sleep(0.25)
+
+    trial = route(router, MESSAGES, task="t")
+
+    assert outcomes(trial) == [("flaky", "ok")]
+    assert route(router, MESSAGES, task="t").served_by == "flaky"
+
+
+@pytest.mark.django_db
+def test_a_breaker_opened_while_redis_was_away_wins_over_the_older_record_redis_comes_back_with(
+    router, stub_openai, monkeypatch
+):
+    stub_openai.set_default("flaky", server_error())
+    route(router, MESSAGES, task="t")  # one failure: a closed record in Redis
+    model_id = LLMModel.objects.get(slug="flaky").pk
+    stale = cache.get(breaker.health_key(model_id))
+    with monkeypatch.context() as away:
+        _redis_unreachable(away)
+        for _ in range(2):
+            route(router, MESSAGES, task="t")  # opens, in this process only
+    assert cache.get(breaker.health_key(model_id)) == stale  # Redis came back with the old record
+
+    result = route(router, MESSAGES, task="t")
+
+    assert outcomes(result) == [("flaky", "skipped_open_circuit"), ("steady", "ok")]
+    assert stub_openai.request_count("flaky") == 3
+    # written back, so the admin, /metrics and other processes see the open breaker again
+    assert breaker_state(cache.get(breaker.health_key(model_id)), time.time()) == breaker.OPEN
+
+
+@pytest.mark.django_db
+def test_an_open_breaker_lost_in_a_redis_restart_is_written_back_for_everyone(router, stub_openai):
+    stub_openai.set_default("flaky", server_error())
+    for _ in range(3):
+        route(router, MESSAGES, task="t")
+    model_id = LLMModel.objects.get(slug="flaky").pk
+    cache.clear()
+
+    route(router, MESSAGES, task="t")
+
+    assert breaker_state(cache.get(breaker.health_key(model_id)), time.time()) == breaker.OPEN

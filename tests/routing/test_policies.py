@@ -175,11 +175,9 @@ def test_lowest_latency_router_learns_which_model_is_faster(
         stub_openai.script("slow", server_error())
         route(router, MESSAGES, task="t")
     # let slow's failures age out of "failed recently" without waiting a minute
-    from django.core.cache import cache
-
     from triage.models import LLMModel
-    from triage.routing.breaker import health_key
+    from triage.routing.service import health_reset
 
-    cache.delete(health_key(LLMModel.objects.get(slug="slow").pk))
+    health_reset(LLMModel.objects.get(slug="slow").pk)
 
     assert route(router, MESSAGES, task="t").served_by == "fast"

@@ -20,8 +20,15 @@ def test_a_request_while_open_or_after_three_failures_came_back_is_missed():
 
 
 def test_one_trial_per_cooldown_end_and_a_lost_record_starts_learning_again():
-    # open until 5, a trial and a second request at 5.6-5.7, re-opened, the record lost at 8 (Redis restart)
-    samples = [(0.0, 0.0), (1.0, 5.0), (5.5, 5.0), (6.0, 26.0), (8.0, 0.0)]
+    # open until 5, a trial and a second request at 5.6-5.7, re-opened, the record gone at 8 (Redis restart)
+    samples = [(0.0, 0.0), (1.0, 5.0), (5.5, 5.0), (6.0, 26.0), (8.0, None)]
     calls = [(0.0, 0.5), (0.1, 0.5), (0.2, 0.5), (5.6, 5.9), (5.7, 5.9), (9.0, 9.5), (9.1, 9.5)]
 
     assert breaker_misses(calls, samples, threshold=3) == {"learning": 5, "trial": 1, "missed": 1}
+
+
+def test_a_failure_that_never_came_back_teaches_the_breaker_nothing():
+    # three requests in flight, one of them interrupted by a SIGKILL: only two failures came back
+    calls = [(0.0, 0.2), (0.0, 0.2), (0.0, float("inf")), (1.0, 1.1)]
+
+    assert breaker_misses(calls, [(0.0, 0.0)], threshold=3) == {"learning": 4, "trial": 0, "missed": 0}

@@ -61,6 +61,11 @@ def health_new() -> Health:
     }
 
 
+def health_updated_at(health: Health) -> float:
+    """When the record was last written (records from before the stamp: their last failure)."""
+    return float(health.get("updated_at", health.get("last_failure_at", 0.0)))
+
+
 def breaker_state(health: Health | None, now: float) -> str:
     """closed, open (cooling down) or half_open (cooldown over: one trial call may go)."""
     if not health or health.get("state") != OPEN:
@@ -107,6 +112,7 @@ def breaker_record_success(health: Health | None, now: float) -> Health:
     was_open = record.get("state") == OPEN
     record["buckets"] = _count(record, now, failed=False)
     record["consecutive"] = 0
+    record["updated_at"] = now
     if was_open:
         record.update(state=CLOSED, opens=0, open_until=0.0, reason="", buckets=[])
     return record
@@ -121,6 +127,7 @@ def breaker_record_failure(
     record["buckets"] = _count(record, now, failed=True)
     record["consecutive"] = int(record.get("consecutive", 0)) + 1
     record["last_failure_at"] = now
+    record["updated_at"] = now
     if retry_after is not None and retry_after > 0:
         cooldown = min(retry_after, MAX_COOLDOWN)
         if state == OPEN and float(record.get("open_until", 0.0)) > now + cooldown:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
@@ -275,22 +276,37 @@ class SharedState:
     pin_key: str | None
 
 
-# This process's last word on each model's breaker (the record it last read or wrote). Used only
-# when the shared cache has no record for the model: Redis down, or restarted empty. Without it a
-# Redis blip in the middle of an outage sent every call to the down model (bench/soak.py: 71 calls
-# in the 2 s Redis was away) and the breaker had to learn the outage again afterwards.
+# --- breaker records: shared, with this process's memory as the fallback -----------------------------
+# Each process keeps the newest breaker record it read or wrote per model. The shared record wins
+# unless this process knows a newer one (written while Redis was away) or the cache has none (Redis
+# away, or back empty after a restart without persistence): then the remembered record is used and,
+# when it is open, written back, so other processes, the admin and /metrics see it again. Without
+# this, a Redis blip in the middle of an outage sent every call to the down model (bench/soak.py:
+# 71 calls in the 2 s Redis was away) and the breaker had to learn the outage again.
 _HEALTH_KNOWN: dict[int, breaker.Health] = {}
+# Half-open trials while the cache can't arbitrate them (Redis away): model id -> held until.
+_TRIALS_LOCAL: dict[int, float] = {}
+_TRIALS_LOCK = threading.Lock()
 
 
 def health_known(model_id: int, shared: breaker.Health | None) -> breaker.Health | None:
-    """The shared record when there is one (remembered), else what this process last knew of it,
-    unless that is older than the shared record would live (``HEALTH_TTL``)."""
-    if shared is not None:
+    """The newer of the shared record and this process's (remembered for next time); a
+    remembered one older than the shared record would live (``HEALTH_TTL``) is forgotten."""
+    known = _HEALTH_KNOWN.get(model_id)
+    if known is not None and time.time() - breaker.health_updated_at(known) >= breaker.HEALTH_TTL:
+        _HEALTH_KNOWN.pop(model_id, None)
+        known = None
+    if shared is not None and (
+        known is None or breaker.health_updated_at(shared) >= breaker.health_updated_at(known)
+    ):
         _HEALTH_KNOWN[model_id] = shared
         return shared
-    known = _HEALTH_KNOWN.get(model_id)
-    if known is None or time.time() - float(known.get("last_failure_at", 0.0)) >= breaker.HEALTH_TTL:
-        return None
+    if known is not None and known.get("state") == breaker.OPEN:
+        key = breaker.health_key(model_id)
+        if shared is None:  # Redis back empty (or still away: then this write is dropped)
+            cache.add(key, known, timeout=breaker.HEALTH_TTL)
+        else:
+            cache.set(key, known, timeout=breaker.HEALTH_TTL)
     return known
 
 
@@ -299,9 +315,35 @@ def health_write(model_id: int, record: breaker.Health) -> None:
     cache.set(breaker.health_key(model_id), record, timeout=breaker.HEALTH_TTL)
 
 
+def health_reset(model_id: int) -> None:
+    """Forget a model's breaker everywhere: the shared record and this process's."""
+    _HEALTH_KNOWN.pop(model_id, None)
+    cache.delete(breaker.health_key(model_id))
+
+
 def health_forget_all() -> None:
     """Forget what this process knew (tests, whose models reuse ids once the cache is cleared)."""
     _HEALTH_KNOWN.clear()
+    _TRIALS_LOCAL.clear()
+
+
+def trial_take(model_id: int, timeout: int) -> bool:
+    """The half-open trial for one caller. The cache arbitrates between processes; while it is away
+    (django-redis answers None instead of True/False), this process arbitrates between its threads."""
+    taken = cache.add(breaker.trial_key(model_id), 1, timeout=timeout)
+    if taken is not None:
+        return bool(taken)
+    now = time.time()
+    with _TRIALS_LOCK:
+        if _TRIALS_LOCAL.get(model_id, 0.0) > now:
+            return False
+        _TRIALS_LOCAL[model_id] = now + timeout
+        return True
+
+
+def trial_release(model_id: int) -> None:
+    _TRIALS_LOCAL.pop(model_id, None)
+    cache.delete(breaker.trial_key(model_id))
 
 
 def _state_keys(router: RouterSpec, pin_key: str | None) -> list[str]:
@@ -538,7 +580,7 @@ class AttemptLog:
                 model, CallOutcome.SKIPPED_OPEN_CIRCUIT, f"circuit open: {(health or {}).get('reason', '')}"
             )
         if state == breaker.HALF_OPEN:
-            if not cache.add(breaker.trial_key(model.id), 1, timeout=int(model.timeout_seconds) + 2):
+            if not trial_take(model.id, int(model.timeout_seconds) + 2):
                 return self._skip(
                     model, CallOutcome.SKIPPED_OPEN_CIRCUIT, "circuit half-open: trial in flight"
                 )
@@ -734,11 +776,11 @@ class AttemptLog:
     def _release_trial(self, model: ModelSpec) -> None:
         if model.id in self.trials:
             self.trials.discard(model.id)
-            cache.delete(breaker.trial_key(model.id))
+            trial_release(model.id)
 
     def release_all_trials(self) -> None:
         for model_id in list(self.trials):
-            cache.delete(breaker.trial_key(model_id))
+            trial_release(model_id)
         self.trials.clear()
 
 
