@@ -63,7 +63,7 @@ def health_new() -> Health:
 
 def health_updated_at(health: Health) -> float:
     """When the record was last written (records from before the stamp: their last failure)."""
-    return float(health.get("updated_at", health.get("last_failure_at", 0.0)))
+    return float(health.get("updated_at") or health.get("last_failure_at") or 0.0)
 
 
 def breaker_state(health: Health | None, now: float) -> str:
