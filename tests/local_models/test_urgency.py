@@ -89,3 +89,12 @@ def test_naming_many_people_without_a_blocker_is_not_many_users_blocked() -> Non
 def test_several_teams_affected_counts_as_many_users() -> None:
     body = "A third of requests to the audit log fail with HTTP 503. Several teams are affected."
     assert "many users blocked" in ask("urgency_detection", "Intermittent 503", body)["reason"]
+
+
+def test_the_learned_severity_is_the_expected_level_not_the_most_likely_one():
+    from triage.local_models.urgency import expected_severity
+
+    # torn between 1 and 3, with 3 ahead by a hair: 2 (one level off either way), not 3
+    assert expected_severity([0.48, 0.02, 0.50, 0.0, 0.0], [1, 2, 3, 4, 5]) == 2
+    assert expected_severity([0.0, 0.1, 0.8, 0.1, 0.0], [1, 2, 3, 4, 5]) == 3
+    assert expected_severity([0.0, 0.0, 0.0, 0.05, 0.95], [1, 2, 3, 4, 5]) == 5

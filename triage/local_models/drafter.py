@@ -102,10 +102,14 @@ def _opener(
         return say("opener.kind")
     if category == "feature-request":
         return say("opener.suggestion")
+    # A billing ticket or a question that names an invoice: name it here unless the body already does.
+    if (
+        category in ("billing", "how-to")
+        and specifics.invoices
+        and not any(specifics.invoices[0] in sentence for sentence in body)
+    ):
+        return say("opener.invoice", invoice=specifics.invoices[0])
     if category == "billing":
-        # Name the invoice here unless the next sentence already does.
-        if specifics.invoices and not any(specifics.invoices[0] in sentence for sentence in body):
-            return say("opener.invoice", invoice=specifics.invoices[0])
         return say("opener.billing")
     if category == "bug":
         return say("opener.bug_area", area=specifics.area) if specifics.area else say("opener.bug")
