@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from triage.local_models.language import OUT_OF_LANGUAGE_FACTOR, detect_language
@@ -127,7 +128,7 @@ def decision_confidence(probability: float, threshold: float) -> float:
     return 0.5 + 0.5 * (threshold - probability) / max(1e-9, threshold)
 
 
-def expected_severity(probabilities: Sequence[float], classes: Sequence[int]) -> int:
+def expected_severity(probabilities: npt.ArrayLike, classes: Sequence[int]) -> int:
     """The learned severity: the rounded expected value of the urgency model's class probabilities,
     not its most likely class. Urgency is ordinal: torn between 1 and 3, the answer is 2 (one level
     off either way), not whichever wins by a hair. On the held-out tickets the writers wrote apart,
