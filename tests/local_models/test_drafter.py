@@ -73,6 +73,20 @@ def test_every_invoice_number_in_a_billing_ticket_reaches_the_reply(labeled: lis
             assert invoices[0] in draft_reply(row.ticket), row.body
 
 
+def test_a_question_naming_an_invoice_names_it_unless_the_faq_answers_the_question() -> None:
+    from triage.local_models.drafter import _opener, _speaker
+    from triage.local_models.text import extract_specifics
+    from triage.local_models.urgency import assess
+    from triage.ticket_text import TicketText
+
+    ticket = TicketText("Adding a teammate", "How do I add a teammate? We paid INV-4410 for 10 seats.")
+    say, specifics, urgency = _speaker("en"), extract_specifics(ticket), assess(ticket)
+
+    assert "INV-4410" in _opener(say, "how-to", urgency, specifics, ["Our team will send the steps."])
+    faq = ["An admin can invite teammates from Settings > Members."]
+    assert "INV-4410" not in _opener(say, "how-to", urgency, specifics, faq, faq_answered=True)
+
+
 def test_other_tasks_are_refused() -> None:
     with pytest.raises(ValueError):
         ReplyDrafter().reply(request_for("draft_customer_reply", "x", "y"), task=None)

@@ -98,3 +98,14 @@ def test_the_learned_severity_is_the_expected_level_not_the_most_likely_one():
     assert expected_severity([0.48, 0.02, 0.50, 0.0, 0.0], [1, 2, 3, 4, 5]) == 2
     assert expected_severity([0.0, 0.1, 0.8, 0.1, 0.0], [1, 2, 3, 4, 5]) == 3
     assert expected_severity([0.0, 0.0, 0.0, 0.05, 0.95], [1, 2, 3, 4, 5]) == 5
+    # a level the training data lacked: the classes the model has, in its order
+    assert expected_severity([0.2, 0.8], [2, 4]) == 4
+
+
+def test_a_retrain_compares_the_urgency_that_is_served(held_out: list[LabeledTicket]) -> None:
+    from triage.local_models.store import trained_models
+    from triage.local_models.urgency import scores_of
+
+    sample = [row.ticket for row in held_out[:80]]
+
+    assert scores_of(trained_models().fitted, sample) == [assess(ticket).score for ticket in sample]

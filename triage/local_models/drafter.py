@@ -85,7 +85,13 @@ def _joiner(say: Say) -> Callable[[Sequence[str]], str]:
 
 
 def _opener(
-    say: Say, category: str, urgency: UrgencyAssessment, specifics: Specifics, body: list[str]
+    say: Say,
+    category: str,
+    urgency: UrgencyAssessment,
+    specifics: Specifics,
+    body: list[str],
+    *,
+    faq_answered: bool = False,
 ) -> str:
     signals = urgency.signals
     if signals.has("churn threat"):
@@ -102,9 +108,10 @@ def _opener(
         return say("opener.kind")
     if category == "feature-request":
         return say("opener.suggestion")
-    # A billing ticket or a question that names an invoice: name it here unless the body already does.
+    # A billing ticket, or a question the FAQ doesn't answer, that names an invoice: name it here
+    # unless the body already does (a FAQ answer is about the question, not the invoice).
     if (
-        category in ("billing", "how-to")
+        (category == "billing" or (category == "how-to" and not faq_answered))
         and specifics.invoices
         and not any(specifics.invoices[0] in sentence for sentence in body)
     ):
@@ -237,7 +244,7 @@ def template_reply(ticket: TicketText, *, language: str = "en") -> str:
     faq = match.entry.answer if match else None
     body = _body(say, category, urgency, specifics, faq, ticket_text(ticket))
     sentences = [
-        _opener(say, category, urgency, specifics, body),
+        _opener(say, category, urgency, specifics, body, faq_answered=faq is not None and faq in body),
         *body,
         _closing(say, category, urgency, faq is not None and faq in body),
     ]
