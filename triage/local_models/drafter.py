@@ -243,10 +243,11 @@ def template_reply(ticket: TicketText, *, language: str = "en") -> str:
     )
     faq = match.entry.answer if match else None
     body = _body(say, category, urgency, specifics, faq, ticket_text(ticket))
+    faq_answered = faq is not None and faq in body
     sentences = [
-        _opener(say, category, urgency, specifics, body, faq_answered=faq is not None and faq in body),
+        _opener(say, category, urgency, specifics, body, faq_answered=faq_answered),
         *body,
-        _closing(say, category, urgency, faq is not None and faq in body),
+        _closing(say, category, urgency, faq_answered),
     ]
     return " ".join(_at_most([s for s in sentences if s], MAX_SENTENCES))
 

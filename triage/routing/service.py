@@ -310,6 +310,11 @@ def health_known(model_id: int, shared: breaker.Health | None) -> breaker.Health
     return known
 
 
+def health_read(model_id: int) -> breaker.Health | None:
+    """The model's breaker as it is now (one cache read), this process's record when newer."""
+    return health_known(model_id, cache.get(breaker.health_key(model_id)))
+
+
 def health_write(model_id: int, record: breaker.Health) -> None:
     _HEALTH_KNOWN[model_id] = record
     cache.set(breaker.health_key(model_id), record, timeout=breaker.HEALTH_TTL)
@@ -670,7 +675,7 @@ class AttemptLog:
             # request may have opened the breaker meanwhile, and a record built on the stale copy
             # would close it again (last writer wins).
             record = breaker.breaker_record_failure(
-                health_known(model.id, cache.get(breaker.health_key(model.id))),
+                health_read(model.id),
                 time.time(),
                 outcome=failure.outcome,
                 retry_after=failure.retry_after,
@@ -744,7 +749,7 @@ class AttemptLog:
             # re-read: the plan's copy may predate an open; and a success only closes an open breaker
             # when it was the half-open trial (a call that started before the breaker opened and
             # answered late says nothing about the model now)
-            health = health_known(model.id, cache.get(breaker.health_key(model.id)))
+            health = health_read(model.id)
             opened = breaker.breaker_state(health, now) == breaker.OPEN and model.id not in self.trials
             if not opened and breaker.breaker_success_changes(health, now):
                 health_write(model.id, breaker.breaker_record_success(health, now))
