@@ -118,7 +118,7 @@ def test_agent_labels_that_help_are_adopted_and_every_load_uses_them(
 def test_wrong_agent_labels_are_not_adopted(
     cache: Path, tmp_path: Path, router: Router, labeled: list[LabeledTicket]
 ) -> None:
-    subset = labeled[::12]
+    subset = labeled[::24]
     use_shipped_subset(tmp_path, subset)
     current = store.load_or_train()
     # agents mislabeled every training ticket twice, at random
@@ -151,7 +151,7 @@ def test_wrong_agent_labels_are_not_adopted(
 def test_command_prints_before_and_after_and_a_dry_run_adopts_nothing(
     cache: Path, tmp_path: Path, router: Router, labeled: list[LabeledTicket]
 ) -> None:
-    use_shipped_subset(tmp_path, labeled[::12])
+    use_shipped_subset(tmp_path, labeled[::24])
     correct_tickets(router, [(row, row.category, row.urgency) for row in labeled[1:40]])
     out = StringIO()
 
@@ -168,7 +168,7 @@ def test_command_prints_before_and_after_and_a_dry_run_adopts_nothing(
 def test_a_failed_retrain_is_recorded_and_raised(
     cache: Path, tmp_path: Path, labeled: list[LabeledTicket], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_shipped_subset(tmp_path, labeled[::12])
+    use_shipped_subset(tmp_path, labeled[::24])
 
     def broken(*args: Any, **kwargs: Any) -> NoReturn:
         raise MemoryError("no room")
@@ -224,9 +224,9 @@ def test_admin_lists_the_runs_read_only(client: Client, staff_user: User) -> Non
 def test_an_unreadable_labels_file_is_ignored_not_fatal(
     cache: Path, tmp_path: Path, labeled: list[LabeledTicket]
 ) -> None:
-    use_shipped_subset(tmp_path, labeled[::12])
+    use_shipped_subset(tmp_path, labeled[::24])
     cache.mkdir(parents=True)
     (cache / store.AGENT_LABELS_NAME).write_text('{"id": "ticket-1", "subject": "half a line\n')
     models = store.load_or_train()
     assert models.data_hash == store.data_hash(store.DATA_FILE)
-    assert models.trained_on == len(store.split(labeled[::12])[0])
+    assert models.trained_on == len(store.split(labeled[::24])[0])
