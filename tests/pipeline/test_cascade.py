@@ -266,3 +266,40 @@ def test_an_urgent_ticket_goes_to_the_premium_reply_model_only(
     step = _reply_step(reply_cascade)
     assert step.served_by == "stub-reply-premium"
     assert stub_openai.request_count("stub-reply-nano") == stub_openai.request_count("stub-reply-cheap") == 0
+
+
+def test_a_pool_that_starts_local_sends_its_unsure_category_answers_on(
+    stub_triage_router: Any, make_model: Any, stub_openai: StubOpenAI
+) -> None:
+    """The local classifier first, a remote model after it, the cascade at 0.7 (README, "Where it is
+    weak"): a misleading ticket the local model is unsure of goes on; a plain one stays local, at $0."""
+    from triage.models import Provider
+
+    local_provider = Provider.objects.create(name="Built-in local models", kind=Provider.Kind.LOCAL)
+    local = make_model("local/ticket-classifier", input_price="0", output_price="0", provider=local_provider)
+    strong = make_model("stub-strong", input_price="3", output_price="15")
+    stub_openai.set_default("stub-strong", answer(json.dumps({"category": "bug", "confidence": 0.9})))
+    task = RouterTask.objects.get(router=stub_triage_router, name="classify_ticket")
+    task.selection_policy = "manual_ranking"
+    task.cascade_enabled = True
+    task.cascade_confidence_threshold = Decimal("0.7")
+    task.save()
+    task.pool.all().delete()
+    PoolEntry.objects.create(task=task, model=local, rank=1)
+    PoolEntry.objects.create(task=task, model=strong, rank=2)
+    config_bump_version()
+    aside = "Thanks for the flowers, they look lovely. By the way nobody on our team could log in today."
+
+    plain = ticket_submit(router=stub_triage_router, subject=SUBJECT, body=BODY)
+    triage_ticket(ticket_id=plain.pk)
+    misleading = ticket_submit(router=stub_triage_router, subject="Thanks", body=aside)
+    triage_ticket(ticket_id=misleading.pk)
+
+    kept = plain.steps.get(task_name="classify_ticket", is_current=True)
+    assert kept.served_by == "local/ticket-classifier" and kept.result["category"] == LOCAL
+    assert kept.cost == 0
+    sent_on = misleading.steps.get(task_name="classify_ticket", is_current=True)
+    assert sent_on.served_by == "stub-strong" and sent_on.result["category"] == "bug"
+    assert sent_on.escalation_reason.startswith("low confidence 0.")
+    assert [a["model"] for a in sent_on.answers] == ["local/ticket-classifier", "stub-strong"]
+    assert stub_openai.request_count("stub-strong") == 1
