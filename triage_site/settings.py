@@ -106,7 +106,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-# a connection lives across requests (SQLite too: reopening it and its PRAGMAs cost ~1 ms a request)
+# a connection lives across requests (SQLite too: reopening the file and its PRAGMAs cost the
+# embedded default ~3.5 ms per /v1 request, bench/v1_overhead.py)
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
