@@ -19,6 +19,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from triage.local_models.nb_logistic import NaiveBayesLogistic, softmax
+
 
 @dataclass(frozen=True)
 class SparseTfidf:
@@ -35,7 +37,7 @@ class SparseTfidf:
             raise ValueError("only l2-normalised idf-weighted counts are supported")
         return cls(
             analyzer=vectorizer.build_analyzer(),
-            vocabulary={str(term): int(index) for term, index in vectorizer.vocabulary_.items()},
+            vocabulary=vectorizer.vocabulary_,  # shared, not copied: the largest part of a model in memory
             idf=np.asarray(vectorizer.idf_, dtype=np.float64),
             sublinear=bool(vectorizer.sublinear_tf),
         )
@@ -55,12 +57,15 @@ class SparseTfidf:
 
 
 class LinearTextModel:
-    """A fitted pipeline: a ``FeatureUnion`` of ``TfidfVectorizer`` into a ``LogisticRegression``."""
+    """A fitted pipeline: a ``FeatureUnion`` of ``TfidfVectorizer`` into a ``LogisticRegression``, or
+    into a ``NaiveBayesLogistic`` (the mean of its linear heads' softmax probabilities)."""
 
     def __init__(self, pipeline: Pipeline) -> None:
         union = pipeline.named_steps["features"]
         model = pipeline.named_steps["model"]
-        if not isinstance(union, FeatureUnion) or not isinstance(model, LogisticRegression):
+        if not isinstance(union, FeatureUnion) or not isinstance(
+            model, (LogisticRegression, NaiveBayesLogistic)
+        ):
             raise TypeError("expected TF-IDF features into a logistic regression")
         self.parts: list[tuple[SparseTfidf, int]] = []
         offset = 0
@@ -68,19 +73,19 @@ class LinearTextModel:
             part = SparseTfidf.from_vectorizer(vectorizer)
             self.parts.append((part, offset))
             offset += len(part.vocabulary)
-        coef = np.asarray(model.coef_, dtype=np.float64)
-        # Feature-major, so each term's class weights are one contiguous row.
-        self.weights = np.ascontiguousarray(coef.T)
+        # The fitted model's own arrays (class-major), read in place: no second copy in memory.
+        self.coef = np.asarray(model.coef_, dtype=np.float64)
         self.intercept = np.asarray(model.intercept_, dtype=np.float64)
+        self.heads = getattr(model, "n_heads_", 1)
         self.classes = [c.item() if hasattr(c, "item") else c for c in model.classes_]
-        self.binary = coef.shape[0] == 1
+        self.binary = self.coef.shape[0] == 1
 
     def decision(self, text: str) -> np.ndarray:
         scores = self.intercept.copy()
         for part, offset in self.parts:
             indices, weights = part.vector(text)
             if len(indices):
-                scores += weights @ self.weights[indices + offset]
+                scores += self.coef[:, indices + offset] @ weights
         return scores
 
     def predict_proba(self, text: str) -> np.ndarray:
@@ -88,8 +93,7 @@ class LinearTextModel:
         if self.binary:
             positive = 1.0 / (1.0 + np.exp(-scores[0]))
             return np.array([1.0 - positive, positive])
-        exp = np.exp(scores - scores.max())
-        return exp / exp.sum()
+        return np.mean([softmax(head) for head in np.split(scores, self.heads)], axis=0)
 
     def predict(self, text: str) -> object:
         return self.classes[int(np.argmax(self.predict_proba(text)))]

@@ -33,6 +33,7 @@ from sklearn.pipeline import Pipeline
 
 from triage.local_models.escalation import Stacker, fit_escalation
 from triage.local_models.inference import LinearTextModel, word_and_char_tfidf
+from triage.local_models.nb_logistic import NaiveBayesLogistic
 from triage.local_models.text import STEP_SIGNALS, detect_signals, signal_tokens
 from triage.ticket_text import TicketText
 
@@ -49,7 +50,7 @@ TEMPLATE_WEIGHT = 0.3
 # editing a signal pattern or the pipelines never reads back a model fitted on other features.
 FEATURE_CODE = tuple(
     Path(__file__).resolve().parent / name
-    for name in ("store.py", "text.py", "escalation.py", "inference.py")
+    for name in ("store.py", "text.py", "escalation.py", "inference.py", "nb_logistic.py")
 )
 
 
@@ -184,10 +185,7 @@ def base_urgency(row: LabeledTicket) -> int:
 
 
 def build_category_pipeline() -> Pipeline:
-    # Balanced class weights: the rarer categories (feature requests, "other") are the ones a
-    # realistic ticket is most often mistaken for something else.
-    model = LogisticRegression(C=20.0, max_iter=3000, class_weight="balanced")
-    return Pipeline([("features", word_and_char_tfidf((2, 5), 40000)), ("model", model)])
+    return Pipeline([("features", word_and_char_tfidf((2, 5), 40000)), ("model", NaiveBayesLogistic(C=20.0))])
 
 
 def build_urgency_pipeline() -> Pipeline:
