@@ -102,6 +102,22 @@ def test_the_learned_severity_is_the_expected_level_not_the_most_likely_one():
     assert expected_severity([0.2, 0.8], [2, 4]) == 4
 
 
+def test_a_deadline_or_a_repeat_steps_up_a_real_problem_but_not_a_question() -> None:
+    from triage.local_models.text import Signals
+    from triage.local_models.urgency import apply_steps
+
+    deadline = Signals(seen=("deadline",), no_rush=False, enterprise=False, shouting=False)
+    again = Signals(seen=("repeated failure",), no_rush=False, enterprise=False, shouting=False)
+    enterprise = Signals(seen=("deadline", "enterprise tier"), no_rush=False, enterprise=True, shouting=False)
+
+    assert apply_steps(3, deadline) == 4  # something broken, due tomorrow
+    assert apply_steps(3, again) == 4  # something broken, for the third time
+    assert apply_steps(4, enterprise) == 5
+    # "I NEED THIS TODAY: how do I make the week start on Monday?" stays a question
+    assert apply_steps(2, deadline) == 2
+    assert apply_steps(1, again) == 1
+
+
 def test_a_retrain_compares_the_urgency_that_is_served(held_out: list[LabeledTicket]) -> None:
     from triage.local_models.store import trained_models
     from triage.local_models.urgency import scores_of

@@ -93,10 +93,13 @@ class UrgencyAssessment:
 
 
 def apply_steps(learned: int, signals: Signals) -> int:
-    """The learned severity with the rule's steps: a real problem that keeps failing or has a
-    deadline is one level higher, and one more for an enterprise customer."""
+    """The learned severity with the rule's steps: a real problem (learned severity 3 or more:
+    something broken that blocks work) that keeps failing or has a deadline is one level higher,
+    and one more for an enterprise customer. A question or a small inconvenience that mentions a
+    deadline or "again" is not stepped up: doing so put routine 1s at 3 (round 9 in
+    tests/data/blind/SCORES.md)."""
     score = learned
-    if any(signals.has(step) for step in STEP_SIGNALS) and score >= 2:
+    if any(signals.has(step) for step in STEP_SIGNALS) and score >= 3:
         score += 1
     if signals.enterprise and score >= 3:
         score += 1
