@@ -17,12 +17,24 @@ SIGNAL_EXAMPLES = {
     "outage": ["The whole site is down since 9am.", "Seit heute Morgen ist die App nicht erreichbar."],
     "many users blocked": ["All 40 of our agents are blocked.", "Todos nuestros usuarios están bloqueados."],
     "enterprise tier": ["We are on the enterprise plan and the export fails."],
-    "security": ["I got a password change email that wasn't me.", "Acesso não autorizado à minha conta."],
+    "security": [
+        "I got a password change email that wasn't me.",
+        "Acesso não autorizado à minha conta.",
+        # said in passing
+        "Probably nothing, but in Billing History I saw another company's invoices for a moment.",
+        "Maybe a dumb question, but I can see every client's name and phone number in the page source.",
+        "Reporting a vulnerability: the login endpoint has no rate limit.",
+        "Might be nothing, but a former manager who left in January says she still gets our sales email.",
+    ],
     "data loss": ["All our projects disappeared overnight.", "Alle Rechnungen sind verschwunden."],
     "legal": ["Our lawyers will be in touch about the SLA breach.", "Nous allons saisir le tribunal."],
     "churn threat": ["We are evaluating alternatives and will cancel our contract.", "We gaan overstappen."],
     "repeated failure": ["This is the third time I'm writing about this.", "È la terza volta che scrivo."],
-    "deadline": ["Payroll has to run tomorrow morning.", "Lo necesitamos para mañana."],
+    "deadline": [
+        "Payroll has to run tomorrow morning.",
+        "Lo necesitamos para mañana.",
+        "Our charity auction starts in 90 minutes.",
+    ],
     "production or revenue impact": ["We are losing orders every minute.", "Wir verlieren Bestellungen."],
 }
 
@@ -33,6 +45,13 @@ SIGNAL_EXAMPLES = {
 def test_each_explicit_signal_is_seen(signal: str, sentence: str) -> None:
     tier = "enterprise" if signal == "enterprise tier" else ""
     assert detect_signals(TicketText(subject="", body=sentence, customer_tier=tier)).has(signal)
+
+
+def test_asking_about_a_disclosure_programme_is_not_a_security_incident() -> None:
+    ticket = TicketText(
+        subject="Bug bounty?", body="Do you run a bug bounty or vulnerability disclosure program?"
+    )
+    assert not detect_signals(ticket).has("security")
 
 
 def test_every_raising_signal_has_an_example() -> None:

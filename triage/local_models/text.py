@@ -242,7 +242,17 @@ SIGNAL_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:i|we) (?:didn'?t|never) (?:request|make|authori[sz]e)|"
         r"password (?:was |has been )?changed|"
         r"leak(?:ed)?|exposed|stolen|suspect|verdächtig|gehackt|piraté|sospechos|hackead|suspeit|sospett|"
-        r"verdacht|n'ai jamais demandé|no he sido yo|non sono stato)",
+        r"verdacht|n'ai jamais demandé|no he sido yo|non sono stato|"
+        # said in passing ("probably nothing, but..."): a hole, someone else's data, an unknown sign-in
+        r"vulnerabilit(?:y|ies)(?! disclosure)|security (?:hole|flaw|issue|bug)|"
+        r"(?:someone|somebody) else'?s (?:account|data|details|invoices?|payslips?|records?|files?)|"
+        r"(?:another|a different) (?:company|customer|clinic|business|tenant|organi[sz]ation)'?s? "
+        r"(?:data|details|invoices?|names?|records?|address(?:es)?|account|card)|"
+        r"(?:new[- ]device|unrecogni[sz]ed|unknown device) (?:sign-?in|log-?in)|sign-?in alert|login alert|"
+        r"still has access|"
+        r"(?:ex-?employee|former (?:employee|manager|staff member|colleague|admin))\b[^.]{0,120}\bstill\b|"
+        r"can see (?:every|all|other) (?:\w+ )?(?:client|customer|patient|user|member|employee)s?'?s? "
+        r"(?:names?|data|details|emails?|phone|records?|address(?:es)?|payslips?|salar))",
         re.IGNORECASE,
     ),
     "legal": re.compile(
@@ -268,7 +278,8 @@ SIGNAL_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "deadline": re.compile(
         r"\b(?:tomorrow|tonight|today|end of (?:the )?day|before (?:friday|monday|our)|in (?:the next )?"
-        r"(?:an? |one |two |\d+ )hours?|next hour|asap|urgently|launch|board demo|payroll|"
+        r"(?:an? |one |two |three |four |few |a few |\d+ )hours?|in \d+ minutes|next hour|asap|urgently|"
+        r"launch|board demo|payroll|"
         r"quarter closes|month-end|finance close|by the \d+(?:st|nd|rd|th))\b",
         re.IGNORECASE,
     ),
