@@ -19,7 +19,10 @@ Three sources are merged:
   ``written_en7``/``en8``: 300 each on urgency: 1 vs 2 vs 3 (error words in questions, understated
   blocking problems) and the escalation line (buried or polite 4s and 5s, loud 2s and 3s);
   ``written_en9``/``en10``: 300 each on categories whose words point elsewhere (praise, pitches,
-  security reports, mixed topics, billing vs bug) and on tickets wrongly flagged for a human).
+  security reports, mixed topics, billing vs bug) and on tickets wrongly flagged for a human;
+  ``written_en13``/``en14``: 250 each on urgency within one level when the surface misleads
+  (urgent words on routine requests, impact carried by a number, a time or a role) and on the
+  escalation line (security and data loss said in passing, deadlines in hours vs days).
 * templates below: per category, situations with slots (product areas, error codes, invoice numbers,
   features, integrations...) and a base urgency; each generated ticket then gets a random tone
   (calm, terse, angry), optional context (what was tried, evidence, team size), optional urgency
@@ -49,7 +52,7 @@ WRITTEN = tuple(
     f"written_{part}.jsonl"
     for part in (
         *("en", "intl", "en2", "intl2", "en3", "en4", "intl3", "dev", "hard"),
-        *("en5", "en6", "en7", "en8", "en9", "en10"),
+        *("en5", "en6", "en7", "en8", "en9", "en10", "en13", "en14"),
     )
 )
 SEED = 20260428
