@@ -56,7 +56,9 @@ def test_urgent_reply_acknowledges_impact_without_claiming_a_fix() -> None:
 
 
 def test_every_reply_over_the_labeled_set_is_valid_short_and_filled(labeled: list[LabeledTicket]) -> None:
-    for row in labeled:
+    # every 4th labeled ticket (~1,400 of every kind, language and writer): the whole set took a
+    # minute of each CI suite and grows with every data round
+    for row in labeled[::4]:
         reply = draft_reply(row.ticket)
         assert count_sentences(reply) <= 4, reply
         assert not PLACEHOLDER.search(reply), reply
