@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from triage.local_models.inference import LinearTextModel
-from triage.local_models.nb_logistic import NaiveBayesLogistic, softmax
+from triage.local_models.nb_logistic import NaiveBayesLogistic
 
 TICKETS = [
     ("please refund the double charge on my invoice", "billing"),
@@ -35,7 +36,7 @@ def test_the_probabilities_are_the_mean_of_the_plain_and_the_scaled_heads() -> N
     X = pipeline.named_steps["features"].transform(texts)
     classes = len(model.classes_)
     scores = X @ model.coef_.T + model.intercept_
-    plain, scaled = softmax(scores[:, :classes]), softmax(scores[:, classes:])
+    plain, scaled = softmax(scores[:, :classes], axis=1), softmax(scores[:, classes:], axis=1)
 
     probabilities = pipeline.predict_proba(texts)
 

@@ -19,7 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from triage.local_models.nb_logistic import NaiveBayesLogistic, softmax
+from triage.local_models.nb_logistic import NaiveBayesLogistic, mean_of_heads
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class LinearTextModel:
         if self.binary:
             positive = 1.0 / (1.0 + np.exp(-scores[0]))
             return np.array([1.0 - positive, positive])
-        return np.mean([softmax(head) for head in np.split(scores, self.heads)], axis=0)
+        return mean_of_heads(scores, self.heads)
 
     def predict(self, text: str) -> object:
         return self.classes[int(np.argmax(self.predict_proba(text)))]

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
+from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
@@ -58,14 +59,13 @@ class NaiveBayesLogistic(ClassifierMixin, BaseEstimator):
         return np.log((p / p.sum()) / (q / q.sum()))
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        scores = X @ self.coef_.T + self.intercept_
-        return np.mean([softmax(head) for head in np.split(scores, self.n_heads_, axis=1)], axis=0)
+        return mean_of_heads(X @ self.coef_.T + self.intercept_, self.n_heads_)
 
     def predict(self, X: Any) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-def softmax(scores: np.ndarray) -> np.ndarray:
-    scores = np.asarray(scores, dtype=np.float64)
-    exp = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    return exp / exp.sum(axis=-1, keepdims=True)
+def mean_of_heads(scores: np.ndarray, heads: int) -> np.ndarray:
+    """The mean of each head's softmax probabilities; ``scores`` holds the heads side by side on
+    the last axis (what ``predict_proba`` and the fast scorer both compute)."""
+    return np.mean([softmax(head, axis=-1) for head in np.split(scores, heads, axis=-1)], axis=0)
