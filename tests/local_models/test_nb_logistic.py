@@ -1,10 +1,12 @@
-"""The category model's classifier: a logistic regression averaged with its naive-Bayes-scaled twin."""
+"""The category model's classifier: a logistic regression averaged with its naive-Bayes-scaled twin
+and a complement naive Bayes."""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.special import softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from triage.local_models.inference import LinearTextModel
@@ -29,18 +31,23 @@ def fitted() -> Pipeline:
     return pipeline.fit([text for text, _ in TICKETS], [label for _, label in TICKETS])
 
 
-def test_the_probabilities_are_the_mean_of_the_plain_and_the_scaled_heads() -> None:
+def test_the_probabilities_are_the_mean_of_the_plain_the_scaled_and_the_complement_heads() -> None:
     pipeline = fitted()
     model: NaiveBayesLogistic = pipeline.named_steps["model"]
     texts = ["the invoice charge is wrong", "it crashes again", "add a dark mode"]
     X = pipeline.named_steps["features"].transform(texts)
     classes = len(model.classes_)
     scores = X @ model.coef_.T + model.intercept_
-    plain, scaled = softmax(scores[:, :classes], axis=1), softmax(scores[:, classes:], axis=1)
+    plain, scaled, complement = (
+        softmax(scores[:, k * classes : (k + 1) * classes], axis=1) for k in range(3)
+    )
+    training = pipeline.named_steps["features"].transform([text for text, _ in TICKETS])
+    sklearns_complement = ComplementNB(alpha=model.complement_alpha).fit(training, [y for _, y in TICKETS])
 
     probabilities = pipeline.predict_proba(texts)
 
-    np.testing.assert_allclose(probabilities, (plain + scaled) / 2)
+    np.testing.assert_allclose(complement, sklearns_complement.predict_proba(X))  # the third head is it
+    np.testing.assert_allclose(probabilities, (plain + scaled + complement) / 3)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
     assert list(pipeline.predict(texts)) == ["billing", "bug", "feature-request"]
 

@@ -1,10 +1,10 @@
 """``local/ticket-classifier``: the ticket's category from its subject and body.
 
 A scikit-learn pipeline (word 1-2-gram and character 2-5-gram TF-IDF into a logistic regression
-averaged with its naive-Bayes-scaled twin, ``nb_logistic``) trained on the shipped labeled set (see
-``store``); the confidence is the model's probability for the chosen category, halved for a ticket
-in a language the model wasn't trained on (so a cascade sends it on). When the system prompt lists
-the router's categories, only those are chosen.
+averaged with its naive-Bayes-scaled twin and a complement naive Bayes, ``nb_logistic``) trained
+on the shipped labeled set (see ``store``); the confidence is the model's probability for the
+chosen category, halved for a ticket in a language the model wasn't trained on (so a cascade sends
+it on). When the system prompt lists the router's categories, only those are chosen.
 """
 
 from __future__ import annotations

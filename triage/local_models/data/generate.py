@@ -52,7 +52,7 @@ WRITTEN = tuple(
     f"written_{part}.jsonl"
     for part in (
         *("en", "intl", "en2", "intl2", "en3", "en4", "intl3", "dev", "hard"),
-        *("en5", "en6", "en7", "en8", "en9", "en10", "en13", "en14"),
+        *("en5", "en6", "en7", "en8", "en9", "en10", "en13", "en14", "en15", "en16"),
     )
 )
 SEED = 20260428
