@@ -22,7 +22,11 @@ Three sources are merged:
   security reports, mixed topics, billing vs bug) and on tickets wrongly flagged for a human;
   ``written_en13``/``en14``: 250 each on urgency within one level when the surface misleads
   (urgent words on routine requests, impact carried by a number, a time or a role) and on the
-  escalation line (security and data loss said in passing, deadlines in hours vs days).
+  escalation line (security and data loss said in passing, deadlines in hours vs days);
+  ``written_en15``/``en16``: 250 each on products whose own vocabulary names another category
+  (password managers, invoicing, payroll, backups, roadmap tools, bug trackers) and on everyday
+  tickets from 50+ industries whose nouns point nowhere. (``en11``/``en12`` and ``en17``/``en18``
+  are development sets in ``tests/data/hard_dev/``, not training data.)
 * templates below: per category, situations with slots (product areas, error codes, invoice numbers,
   features, integrations...) and a base urgency; each generated ticket then gets a random tone
   (calm, terse, angry), optional context (what was tried, evidence, team size), optional urgency
