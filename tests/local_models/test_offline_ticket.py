@@ -49,6 +49,7 @@ def test_urgent_ticket_is_fully_triaged_by_local_models(presets: None, no_keys: 
     results = _results(ticket)
     assert results["classify_ticket"]["category"] == "bug"
     assert results["urgency_detection"]["score"] == 5
+    assert results["urgency_detection"]["escalation_probability"] > 0.5  # the calibrated probability, kept
     assert "502" in results["draft_customer_reply"]["reply"]
     assert "200 internal users blocked" in results["escalate_complex_issue"]["impact"]
     assert all(s.cost == 0 for s in steps.values())
@@ -61,6 +62,7 @@ def test_calm_ticket_skips_the_brief_offline(presets: None, no_keys: None) -> No
     results = _results(ticket)
     assert results["classify_ticket"]["category"] == "account"
     assert results["urgency_detection"]["score"] <= 2
+    assert results["urgency_detection"]["escalation_probability"] < 0.2
     assert steps["escalate_complex_issue"].status == "skipped"
 
 

@@ -94,6 +94,16 @@ def test_urgency_from_json() -> None:
     assert stated["confidence"] == 0.35  # the cascade escalates below its threshold
 
 
+def test_a_stated_escalation_probability_is_kept_and_a_bad_one_dropped() -> None:
+    """The local scorer states its calibrated probability; agents and the API see it. A model's
+    value outside 0-1 (or not a number) is left out rather than shown."""
+    base = '{"score": 4, "sentiment": "calm", "escalation_risk": true, '
+    assert parse_urgency(base + '"escalation_probability": 0.834}')["escalation_probability"] == 0.834
+    assert parse_urgency(base + '"escalation_probability": 83}')["escalation_probability"] == 0.83
+    for bad in ('"high"', "true", "7000", '"NaN"', "null", "[0.5]"):
+        assert "escalation_probability" not in parse_urgency(base + f'"escalation_probability": {bad}}}')
+
+
 def test_urgency_from_the_articles_text_form() -> None:
     assert parse_urgency("score: 1, sentiment: neutral") == {
         "score": 1,

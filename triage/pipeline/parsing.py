@@ -109,10 +109,15 @@ def parse_category(text: str, categories: list[str]) -> dict[str, Any]:
 
 
 def _parse_confidence(value: Any) -> float | None:
-    if value is None:
-        return None
     if isinstance(value, str) and value.strip().lower() in CONFIDENCE_WORDS:
         return CONFIDENCE_WORDS[value.strip().lower()]
+    return _parse_share(value)
+
+
+def _parse_share(value: Any) -> float | None:
+    """A number between 0 and 1 (a percentage is read as one), else None."""
+    if value is None or isinstance(value, bool):
+        return None
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: an integer of 400 digits
@@ -131,16 +136,19 @@ _FALSE = {"false", "no", "0", ""}
 
 
 def parse_urgency(text: str) -> dict[str, Any]:
-    """``{"score": 1-5, "sentiment", "escalation_risk", "reason"}`` from JSON or 'score: N, sentiment: X'."""
+    """``{"score": 1-5, "sentiment", "escalation_risk", "reason", "confidence"}`` from JSON or 'score: N,
+    sentiment: X', plus ``"escalation_probability"`` (0-1) when the model states a usable one (the
+    local urgency scorer does)."""
     check_output_bounds(text)
     data = _json_or_none(text) or {}
-    confidence = None
+    confidence = probability = None
     if "score" in data:
         score = _parse_score(data["score"])
         sentiment = _clean_text(data.get("sentiment"), limit=40).lower() or "unknown"
         risk = _parse_bool(data.get("escalation_risk"))
         reason = _clean_text(data.get("reason"), limit=500)
         confidence = _parse_confidence(data.get("confidence"))
+        probability = _parse_share(data.get("escalation_probability"))
     else:
         match = _SCORE_TEXT.search(text)
         if not match:
@@ -149,13 +157,16 @@ def parse_urgency(text: str) -> dict[str, Any]:
         sentiment_match = _SENTIMENT_TEXT.search(text)
         sentiment = sentiment_match.group(1).lower() if sentiment_match else "unknown"
         risk, reason = False, ""
-    return {
+    parsed = {
         "score": score,
         "sentiment": sentiment,
         "escalation_risk": risk,
         "reason": reason,
         "confidence": confidence,
     }
+    if probability is not None:
+        parsed["escalation_probability"] = probability
+    return parsed
 
 
 def _parse_score(value: Any) -> int:
