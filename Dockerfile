@@ -1,5 +1,8 @@
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRIAGE_DATA_DIR=/data
+# Static files live in the image, not under /data: compose mounts a volume there, which would keep
+# an older image's files (and manifest) after an upgrade.
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRIAGE_DATA_DIR=/data \
+    STATIC_ROOT=/app/staticfiles
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt

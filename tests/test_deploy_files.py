@@ -66,6 +66,34 @@ def test_dockerfile_installs_requirements_and_collects_static() -> None:
     assert "requirements.txt" in dockerfile and "collectstatic" in dockerfile
 
 
+def test_static_files_live_in_the_image_not_in_the_data_volume(tmp_path: Path) -> None:
+    """Compose mounts a volume over /data, and Docker fills a named volume from the image only when
+    it is empty: static files collected under /data would stay an older image's after an upgrade."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    match = re.search(r"STATIC_ROOT=(\S+)", dockerfile)
+    assert match and not match.group(1).startswith("/data")
+    assert match.start() < dockerfile.index("collectstatic")  # set before the build collects them
+    env = {"PATH": os.environ.get("PATH", ""), "DEBUG": "1", "TRIAGE_DATA_DIR": str(tmp_path)}
+    env["STATIC_ROOT"] = str(tmp_path / "static")
+    shown = "from django.conf import settings; print(settings.STATIC_ROOT)"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", shown],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "static"), result.stderr
+
+
+def test_the_variables_the_readme_asks_for_reach_the_app_services() -> None:
+    """Metrics token, mail for password reset, links back, CSRF origins and every connector secret
+    the README names: compose passes only what it lists."""
+    from django.conf import settings
+
+    needed = {"METRICS_TOKEN", "EMAIL_URL", "TRIAGE_PUBLIC_URL", "CSRF_TRUSTED_ORIGINS"}
+    needed |= set(settings.TRIAGE_CONNECTOR_SECRET_ENVS)
+    for name in ("web", "worker"):
+        assert needed <= set(SERVICES[name]["environment"]), name
+
+
 def test_local_models_are_trained_once_into_a_volume_the_app_services_share() -> None:
     assert "triage.local_models" in " ".join(SERVICES["migrate"]["command"])
     for name in ("migrate", "web", "worker"):
