@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.core.management import call_command
+from django.test import Client
 
 from triage.models import LLMModel, PoolEntry, Router, RouterTask
 from triage.routing.pricing import call_cost
@@ -121,3 +123,13 @@ def test_loading_presets_keeps_admin_edits_unless_reset(presets: None) -> None:
         "openai-gpt-5-nano",
         "anthropic-claude-haiku-4.5",
     ]
+
+
+def test_loading_presets_creates_the_agents_group_the_pages_admit(presets: None, client: Client) -> None:
+    """A deployment without demo data (docker-compose runs migrate + load_presets) still has the group
+    the README tells admins to add agents to; only its members and staff get the pages."""
+    outsider = User.objects.create_user("sam", "sam@example.com", "sam-password-123")
+    client.force_login(outsider)
+    assert client.get("/").status_code == 403
+    outsider.groups.add(Group.objects.get(name="agents"))
+    assert client.get("/").status_code == 200

@@ -14,6 +14,8 @@ from triage.pipeline.subtasks import SUBTASKS
 DO_PROVIDER = "DigitalOcean Serverless Inference"
 OPENAI_PROVIDER = "OpenAI"
 LOCAL_PROVIDER = "Built-in local models"
+# Users in this group may use the agent pages (staff may too); load_presets creates it.
+AGENTS_GROUP = "agents"
 
 PROVIDERS = [
     {

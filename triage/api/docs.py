@@ -20,6 +20,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from ninja.openapi.docs import Swagger
 
+from triage.web.accounts import may_use_agent_pages
+
 # No online validator badge (it would load an image from validator.swagger.io, outside the CSP).
 SWAGGER = Swagger(settings={"validatorUrl": None})
 
@@ -35,7 +37,7 @@ def docs_access(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not (user.is_staff or user.groups.filter(name="agents").exists()):
+        if not may_use_agent_pages(user):
             return HttpResponseForbidden("Only support agents and staff can read the API docs.")
         return view(request, *args, **kwargs)
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from triage.models import Ticket
-from triage.presets import SAMPLE_TICKETS
+from triage.presets import AGENTS_GROUP, SAMPLE_TICKETS
 from triage.services.tickets import ticket_submit
 
 DEMO_AGENT = "demo-agent"
@@ -30,7 +30,7 @@ def _ensure_user(username: str, *, staff: bool) -> DemoLogin:
         user = User.objects.create_superuser(username, f"{username}@example.com", password)
     else:
         user = User.objects.create_user(username, f"{username}@example.com", password)
-    user.groups.add(Group.objects.get_or_create(name="agents")[0])
+    user.groups.add(Group.objects.get_or_create(name=AGENTS_GROUP)[0])
     return DemoLogin(username, password)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from triage import presets
@@ -77,6 +78,8 @@ def presets_load(*, reset: bool = False) -> PresetReport:
         )
     for router_spec in presets.ROUTERS:
         _load_router(router_spec, models, reset=reset, report=report)
+    if Group.objects.get_or_create(name=presets.AGENTS_GROUP)[1]:
+        report.created.append(f"group {presets.AGENTS_GROUP}")
     return report
 
 

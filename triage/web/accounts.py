@@ -28,11 +28,17 @@ from django.urls import path
 
 from triage.ops.client_ip import client_ip
 from triage.ops.counters import window_count
+from triage.presets import AGENTS_GROUP
 
 logger = logging.getLogger(__name__)
 
 RESET_WINDOW_SECONDS = 3600
 View = Callable[..., HttpResponseBase]
+
+
+def may_use_agent_pages(user: Any) -> bool:
+    """Staff, and users in the agents group (``load_presets`` creates it; add people to it in the admin)."""
+    return bool(user.is_staff or user.groups.filter(name=AGENTS_GROUP).exists())
 
 
 def password_reset_enabled(view: View) -> View:

@@ -24,6 +24,7 @@ from django_htmx.middleware import HtmxDetails
 from triage.models import Router, Ticket
 from triage.services.tickets import ticket_submit
 from triage.web import selectors, services
+from triage.web.accounts import may_use_agent_pages
 from triage.web.forms import (
     CorrectionForm,
     PlaygroundForm,
@@ -59,7 +60,7 @@ def agent_required(view: View) -> View:
                 next_url = back.path + (f"?{back.query}" if back.query else "")
                 return HttpResponseClientRedirect(f"{settings.LOGIN_URL}?{urlencode({'next': next_url})}")
             return redirect_to_login(request.get_full_path())
-        if not (user.is_staff or user.groups.filter(name="agents").exists()):
+        if not may_use_agent_pages(user):
             raise PermissionDenied("Only support agents and staff can use these pages.")
         return view(request, *args, **kwargs)
 
