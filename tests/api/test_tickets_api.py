@@ -270,3 +270,17 @@ def test_a_ticket_says_the_language_it_was_written_in(api: Client, presets: None
     assert api.get(f"/api/tickets/{short['id']}").json()["language"] == ""  # too short to tell
     listed = {t["id"]: t["language"] for t in api.get("/api/tickets").json()["items"]}
     assert listed[created["id"]] == "de"
+
+
+def test_costs_of_zero_read_as_plain_decimals(api: Client, presets: None) -> None:
+    """A ticket the $0 local tier served: "0.0000000000", not the "0E-10" a decimal column reads back."""
+    router = Router.objects.get(name="triage-router")
+    ticket = _ticket(router, subject="Free", status="triaged", category="how-to", urgency_score=1)
+    TriageStep.objects.create(
+        ticket=ticket, task_name="classify_ticket", status="done", served_by="local/ticket-classifier"
+    )
+    data = api.get(f"/api/tickets/{ticket.pk}").json()
+    costs = [data["total_cost"], *(s["cost"] for s in data["steps"])]
+    assert costs and all("E" not in c and float(c) == 0 for c in costs), costs
+    stats = api.get("/api/routers/triage-router/stats").json()
+    assert "E" not in stats["cost_total"] and "E" not in stats["cost_per_ticket"]

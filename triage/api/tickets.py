@@ -28,6 +28,7 @@ from triage.models import Router as RouterModel
 from triage.models.tickets import MAX_BODY
 from triage.pipeline.subtasks import subtask_names
 from triage.pipeline.triage import TicketBusy, ticket_retriage
+from triage.routing.pricing import dollars
 from triage.services.results import step_as_dict, ticket_as_dict
 from triage.services.tickets import (
     IdempotencyConflict,
@@ -128,7 +129,7 @@ def get_ticket(request: HttpRequest, ticket_id: TicketId) -> dict[str, object]:
     return {
         **ticket_as_dict(ticket),
         "body": ticket.body,
-        "total_cost": str(total),
+        "total_cost": dollars(total),
         "steps": [step_as_dict(s) for s in steps],
     }
 

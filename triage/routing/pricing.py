@@ -27,3 +27,9 @@ def call_cost(
         + Decimal(cached) * Decimal(cached_price)
         + Decimal(completion_tokens) * Decimal(output_price_per_m)
     ) / PER_MILLION
+
+
+def dollars(amount: Decimal) -> str:
+    """An amount as a plain decimal string: ``0.0000000000``, never ``0E-10`` (``str`` of a zero
+    read from a decimal column)."""
+    return format(amount, "f")

@@ -6,6 +6,7 @@ from typing import Any
 
 from triage.models import Ticket, TriageStep
 from triage.pipeline.subtasks import BRIEF, CLASSIFY, REPLY, URGENCY, subtask_label, subtask_names
+from triage.routing.pricing import dollars
 
 SETTLED = (Ticket.Status.TRIAGED, Ticket.Status.NEEDS_ATTENTION, Ticket.Status.FAILED)
 
@@ -70,7 +71,7 @@ def step_as_dict(step: TriageStep) -> dict[str, object]:
         "completion_tokens": step.completion_tokens,
         "reasoning_tokens": step.reasoning_tokens,
         "cached_tokens": step.cached_tokens,
-        "cost": str(step.cost),
+        "cost": dollars(step.cost),
         "attempts": step.attempts or [],
         "degraded": step.degraded,
         "error": step.error,

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Count, Sum
 
 from triage.models import ModelCall, Router, TriageStep
+from triage.routing.pricing import dollars
 
 
 def _percentile(values: list[int], pct: float) -> int | None:
@@ -51,6 +52,7 @@ def router_stats(*, router: Router, since: datetime) -> dict[str, Any]:
     steps = finished.filter(status="done")
     step_attempts = [len(a or []) for a in steps.values_list("attempts", flat=True).iterator()]
     fallbacks = sum(1 for n in step_attempts if n > 1)
+    per_ticket = (ticket_cost / tickets).quantize(Decimal("0.0000001")) if tickets else Decimal(0)
     return {
         "router": router.name,
         "since": since,
@@ -58,8 +60,8 @@ def router_stats(*, router: Router, since: datetime) -> dict[str, Any]:
         "served": served_count,
         "attempts": attempts,
         "tickets": tickets,
-        "cost_total": str(cost),
-        "cost_per_ticket": str((ticket_cost / tickets).quantize(Decimal("0.0000001"))) if tickets else "0",
+        "cost_total": dollars(cost),
+        "cost_per_ticket": dollars(per_ticket),
         "latency_ms": {
             task: {
                 "p50": int(statistics.median(values)),

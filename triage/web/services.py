@@ -27,6 +27,7 @@ from triage.models import (
 from triage.pipeline.subtasks import CLASSIFY, REPLY, URGENCY, subtask_messages, subtask_names
 from triage.pipeline.triage import TicketBusy, ticket_retriage
 from triage.routing import RoutingError, route
+from triage.routing.pricing import dollars
 from triage.services.deliveries import deliveries_record_reply_approved
 
 User = AbstractBaseUser | AnonymousUser
@@ -183,7 +184,7 @@ def _route_column(
     column.latency_ms = result.latency_ms
     column.prompt_tokens = result.prompt_tokens
     column.completion_tokens = result.completion_tokens
-    column.cost = str(result.cost)
+    column.cost = dollars(result.cost)
     column.attempts = [asdict(a) for a in result.attempts]
     return column
 
