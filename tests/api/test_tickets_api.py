@@ -284,3 +284,12 @@ def test_costs_of_zero_read_as_plain_decimals(api: Client, presets: None) -> Non
     assert costs and all("E" not in c and float(c) == 0 for c in costs), costs
     stats = api.get("/api/routers/triage-router/stats").json()
     assert "E" not in stats["cost_total"] and "E" not in stats["cost_per_ticket"]
+
+
+def test_a_router_that_cannot_triage_is_refused(api: Client, presets: None) -> None:
+    """support-bot-router answers chat requests; a ticket sent to it would be "triaged" with every step
+    skipped, so it is refused up front and nothing is stored."""
+    response = post_json(api, "/api/tickets", {**GOOD, "router": "support-bot-router"})
+    assert response.status_code == 422 and response.json()["error"]["param"] == "router"
+    assert "none of the triage tasks" in response.json()["error"]["message"]
+    assert Ticket.objects.count() == 0

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from triage.local_models.language import detect_language
 from triage.models import ApiKey, Connector, Router, Ticket
 from triage.pipeline.steps import steps_create
+from triage.pipeline.subtasks import subtask_names
 from triage.routing.config import snapshot_fresh
 
 
@@ -28,6 +29,19 @@ def default_router_id() -> int:
     if spec is None:
         return int(Router.objects.get(name=settings.TRIAGE_DEFAULT_ROUTER).pk)
     return spec.id
+
+
+def check_router_triages(router_id: int) -> None:
+    """``ValidationError`` (on ``router``) for a router with none of the triage subtasks' tasks (a chat
+    router such as support-bot-router): its tickets would be "triaged" with every step skipped."""
+    spec = snapshot_fresh().routers_by_id.get(router_id)
+    if spec is not None and not set(spec.tasks) & set(subtask_names()):
+        raise ValidationError(
+            {
+                "router": f"router {spec.name} has none of the triage tasks ({', '.join(subtask_names())}): "
+                "it serves chat requests (/v1), not tickets"
+            }
+        )
 
 
 class IdempotencyConflict(Exception):
@@ -75,6 +89,7 @@ def ticket_submit(
         customer_email=customer_email,
         customer_name=customer_name,
     )
+    check_router_triages(ticket.router_id)
     # The router row was just resolved, and the idempotency key's uniqueness is the database's job.
     ticket.full_clean(
         exclude=["router", "api_key", "connector"], validate_unique=False, validate_constraints=False
