@@ -82,6 +82,16 @@ def test_unknown_paths_and_wrong_methods_answer_in_the_error_shape(api: Client, 
     assert _error(api.put("/v1/chat/completions"), 405)
 
 
+def test_a_wrong_method_on_a_key_endpoint_is_a_405_even_with_csrf_checks(api_key: str, presets: None) -> None:
+    """A program holding a key gets 405 with Allow, never the CSRF middleware's 403 (Django's test
+    client skips CSRF checks unless asked to enforce them, as a real server does)."""
+    strict = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    for method, url in (("post", "/v1/models"), ("delete", "/v1/models"), ("put", "/v1/chat/completions")):
+        response = getattr(strict, method)(url)
+        assert _error(response, 405)["code"] == "method_not_allowed", (method, url)
+        assert response["Allow"]
+
+
 @override_settings(DEBUG=True)
 def test_an_unexpected_error_is_a_json_500_without_a_traceback_even_in_debug(
     api: Client, presets: None, monkeypatch: pytest.MonkeyPatch

@@ -298,6 +298,7 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
+@csrf_exempt  # a Bearer-key endpoint like chat_completions: a POST is a 405, not a CSRF 403
 @require_GET
 def list_models(request: HttpRequest) -> HttpResponse:
     try:
