@@ -82,7 +82,26 @@ def test_sdk_streaming_yields_chunks_from_the_serving_model(sdk: openai.OpenAI, 
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "We are open 9-5 UTC, Monday to Friday."
     assert {c.model for c in chunks} == {"stub-cheap"}
+    assert len({c.id for c in chunks}) == 1  # one stream, one id: the usage chunk's too, as OpenAI's
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+
+def test_content_as_a_list_of_text_parts_is_read_like_a_string(
+    sdk: openai.OpenAI, bot_router: Any, api: Client
+) -> None:
+    """OpenAI's content-parts form, which SDK users send for text too; only text parts are taken."""
+    parts = [{"type": "text", "text": "What are your"}, {"type": "text", "text": "support hours?"}]
+    completion = sdk.chat.completions.create(
+        model="router:support-bot-router",
+        messages=[{"role": "user", "content": parts}],  # type: ignore[list-item, misc]
+        extra_body={"task": "general_faq"},
+    )
+    assert completion.choices[0].message.content == "We are open 9-5 UTC, Monday to Friday."
+    image = {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}
+    mixed = [{"role": "user", "content": [parts[0], image]}]
+    body = {"model": "router:support-bot-router", "messages": mixed}
+    response = post_json(api, "/v1/chat/completions", body)
+    assert response.status_code == 400 and response.json()["error"]["param"] == "messages[0].content[1]"
 
 
 def test_plain_sse_client_like_the_articles_bot(live_server: Any, api_key: str, bot_router: Any) -> None:

@@ -83,6 +83,27 @@ def _parse(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+def _content_text(content: Any, where: str) -> str:
+    """A message's text: a string, or OpenAI's list of content parts of which only text parts
+    (``{"type": "text", "text": ...}``) are taken, joined as one text; images, audio and files are refused."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and content:
+        texts = []
+        for index, part in enumerate(content):
+            if not (
+                isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
+            ):
+                raise ApiError(
+                    400,
+                    f'{where}[{index}]: only text parts ({{"type": "text", "text": ...}}) are supported.',
+                    param=f"{where}[{index}]",
+                )
+            texts.append(part["text"])
+        return "\n".join(texts)
+    raise ApiError(400, f"{where}: must be a string or a list of text parts.", param=where)
+
+
 def _messages(raw: Any) -> list[dict[str, str]]:
     if not isinstance(raw, list) or not raw:
         raise ApiError(400, "messages: give a non-empty list of {role, content}.", param="messages")
@@ -104,8 +125,7 @@ def _messages(raw: Any) -> list[dict[str, str]]:
             raise ApiError(
                 400, f"{where}.role: must be one of {', '.join(sorted(ROLES))}.", param=f"{where}.role"
             )
-        if not isinstance(content, str):
-            raise ApiError(400, f"{where}.content: must be a string.", param=f"{where}.content")
+        content = _content_text(content, f"{where}.content")
         characters += len(content)
         if characters > settings.TRIAGE_V1_MAX_CHARS:
             raise ApiError(
@@ -265,17 +285,19 @@ def _sse_line(payload: dict[str, Any]) -> bytes:
 
 def _sse(first: Any, events: Iterator[Any]) -> Iterator[bytes]:
     served_model = ""
+    stream_id = ""  # every chunk of one stream carries the same id, the usage chunk too (as OpenAI's)
     for event in _chain(first, events):
         if event.kind == "chunk" and event.chunk is not None:
             chunk = event.chunk.model_dump(exclude_none=True)
             served_model = served_model or chunk.get("model", "")
+            stream_id = stream_id or chunk.get("id", "")
             chunk["model"] = served_model
             yield _sse_line(chunk)
         elif event.kind == "done" and event.result is not None:
             result = event.result
             yield _sse_line(
                 {
-                    "id": f"chatcmpl-{uuid.uuid4().hex}",
+                    "id": stream_id or f"chatcmpl-{uuid.uuid4().hex}",
                     "object": "chat.completion.chunk",
                     "created": int(time.time()),
                     "model": result.served_by,
