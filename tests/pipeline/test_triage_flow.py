@@ -233,6 +233,53 @@ def test_a_re_triage_is_refused_while_a_live_run_owns_the_ticket(stub_triage_rou
     assert ticket.steps.filter(task_name="draft_customer_reply").count() == 1  # nothing retired
 
 
+def test_re_running_one_step_keeps_an_agents_correction_of_another(
+    stub_triage_router: Any, stub_openai: StubOpenAI, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The agent corrected the urgency, then re-ran the classification: the urgency stays theirs.
+    Re-running the step whose answer they corrected asks the model anew: its new answer stands."""
+    from django.contrib.auth.models import User
+
+    from triage.web.services import ticket_correct
+
+    agent = User.objects.create_user("kim")
+    ticket = _submit(stub_triage_router)
+    triage_ticket(ticket_id=ticket.pk)
+    ticket.refresh_from_db()
+    assert (ticket.category, ticket.urgency_score) == ("bug", 5)
+    ticket_correct(ticket=ticket, field_name="urgency", value="3", user=agent)
+    ticket_correct(ticket=ticket, field_name="category", value="billing", user=agent)
+
+    with django_capture_on_commit_callbacks(execute=False):
+        ticket_retriage(ticket=ticket, step="urgency_detection")
+    triage_ticket(ticket_id=ticket.pk)
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.TRIAGED
+    assert (ticket.category, ticket.urgency_score) == ("billing", 5)  # corrected category kept
+
+    with django_capture_on_commit_callbacks(execute=False):
+        ticket_retriage(ticket=ticket, step="classify_ticket")
+    triage_ticket(ticket_id=ticket.pk)
+    ticket.refresh_from_db()
+    assert ticket.category == "bug"  # the classification was asked again: the model's new answer
+
+
+def test_corrections_and_approvals_wait_for_a_running_triage(stub_triage_router: Any) -> None:
+    from django.contrib.auth.models import User
+    from django.core.exceptions import ValidationError
+
+    from triage.models import ApprovedReply, Feedback
+    from triage.web.services import reply_approve, ticket_correct
+
+    agent = User.objects.create_user("kim")
+    ticket = _submit(stub_triage_router)  # queued: a run will settle it and overwrite the fields
+    with pytest.raises(ValidationError, match="Triage is running"):
+        ticket_correct(ticket=ticket, field_name="urgency", value="4", user=agent)
+    with pytest.raises(ValidationError, match="Triage is running"):
+        reply_approve(ticket=ticket, text="We are on it.", user=agent)
+    assert not Feedback.objects.exists() and not ApprovedReply.objects.exists()
+
+
 def test_a_run_that_lost_its_ticket_settles_nothing(
     stub_triage_router: Any, stub_openai: StubOpenAI, django_capture_on_commit_callbacks: Any
 ) -> None:

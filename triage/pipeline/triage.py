@@ -24,7 +24,7 @@ from django.db import close_old_connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from triage.models import ModelCall, Ticket, TriageStep
+from triage.models import Feedback, ModelCall, Ticket, TriageStep
 from triage.once import PerProcess
 from triage.pipeline.steps import (
     INTERRUPTED_ERROR,
@@ -299,6 +299,7 @@ def ticket_settle(run: Run) -> bool:
     fields: dict[str, Any] = {"category": "", "urgency_score": None, "escalated": False}
     for step in steps:
         fields.update(SUBTASKS[step.task_name].ticket_fields(step))
+    fields.update(corrections_kept(steps))
     now = timezone.now()
     announce = deliveries_wanted(run.ticket, status=status, escalated=bool(fields["escalated"]))
     # webhooks and write-back commit with the status they announce: neither without the other
@@ -317,6 +318,20 @@ def ticket_settle(run: Run) -> bool:
         if settled and announce:
             deliveries_record_settled(run.ticket.pk)
     return bool(settled)
+
+
+# An agent's correction (triage.web.services.ticket_correct) and the ticket field it sets.
+CORRECTED_FIELDS = {"category": "category", "urgency": "urgency_score"}
+
+
+def corrections_kept(steps: list[TriageStep]) -> dict[str, Any]:
+    """Agents' corrections of answers that are still current: re-running the classification keeps the
+    urgency an agent corrected (and the reverse). A step run again gives a new answer, which replaces
+    a correction of the old one. The latest correction of a field wins."""
+    corrections = Feedback.objects.filter(
+        step__in=[s.pk for s in steps], kind=Feedback.Kind.CORRECTION, field__in=CORRECTED_FIELDS
+    ).order_by("created_at", "pk")
+    return {CORRECTED_FIELDS[c.field]: c.new_value for c in corrections}
 
 
 def _degraded_reason(step: TriageStep) -> str:

@@ -42,11 +42,23 @@ def _user_or_none(user: User) -> Any:
     return user if user.is_authenticated else None
 
 
+def _check_settled(ticket: Ticket) -> None:
+    """Corrections and approvals wait for triage to finish: a run settling later would overwrite
+    them with answers the agent never saw (the page says so; this is the server's side of it)."""
+    if Ticket.objects.filter(
+        pk=ticket.pk, status__in=[Ticket.Status.QUEUED, Ticket.Status.TRIAGING]
+    ).exists():
+        raise ValidationError(
+            "Triage is running on this ticket: corrections and approvals open when it finishes."
+        )
+
+
 @transaction.atomic
 def ticket_correct(*, ticket: Ticket, field_name: str, value: str, user: User) -> Feedback:
     """Set the ticket's category or urgency; the feedback row keeps old, new and the model behind old."""
     if field_name not in CORRECTABLE:
         raise ValidationError({"field": f"Only {', '.join(CORRECTABLE)} can be corrected."})
+    _check_settled(ticket)
     step = _current_step(ticket, CORRECTABLE[field_name])
     new_value: Any
     if field_name == "category":
@@ -98,6 +110,7 @@ def reply_approve(*, ticket: Ticket, text: str, user: User) -> ApprovedReply:
         raise ValidationError({"text": "The reply can't be empty."})
     if len(text) > 10_000:
         raise ValidationError({"text": "The reply is too long (at most 10,000 characters)."})
+    _check_settled(ticket)
     step = _current_step(ticket, REPLY)
     draft = str((step.result or {}).get("reply", "")) if step and isinstance(step.result, dict) else ""
     approved, _ = ApprovedReply.objects.update_or_create(
