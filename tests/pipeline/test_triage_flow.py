@@ -210,8 +210,9 @@ def test_settling_reads_no_step_back_and_writes_the_ticket_once(
     Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.TRIAGING, run_id=run_id)
     run = Run(id=run_id, ticket=ticket, steps=_steps(ticket), prompts={}, time_limit=600)
 
-    # the run's own step objects; one conditional update, and whether any webhook endpoint listens
-    with django_assert_num_queries(2):
+    # the run's own step objects; one conditional update, whether any webhook endpoint listens, and
+    # agents' corrections of the current answers (kept through a re-run of another step)
+    with django_assert_num_queries(3):
         assert ticket_settle(run)
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.FAILED
