@@ -83,6 +83,12 @@ def test_correction_rate_per_task_and_model(agent_client: Client, make_ticket: A
     assert (row["model"], row["served"], row["corrected"], row["rate"]) == ("openai-gpt-5-nano", 2, 1, 0.5)
     html = agent_client.get("/analytics/").content.decode()
     assert "50%" in html
+    # corrected again, then back to the model's answer: still one answer corrected, never over 100%
+    for value in ("account", "bug"):
+        agent_client.post(f"/tickets/{first.pk}/correct/", {"field": "category", "value": value})
+    again = analytics_for(router=None, period="7d").corrections
+    row = next(c for c in again if c["task"] == "classify_ticket")
+    assert (row["corrected"], row["rate"]) == (1, 0.5)
 
 
 def test_playground_and_api_calls_without_a_ticket_are_excluded(make_ticket: Any) -> None:

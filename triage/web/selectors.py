@@ -384,7 +384,11 @@ def analytics_for(*, router: Router | None, period: str) -> Analytics:
     interrupted = calls.filter(outcome=CallOutcome.INTERRUPTED).aggregate(n=Count("id"), cost=Sum("cost"))
     refused = calls.filter(outcome__in=[CallOutcome.REQUEST_REJECTED, CallOutcome.SKIPPED_REJECTED]).count()
     task_stats, served_counts, done_tokens = _task_stats(steps)
-    corrections_by = Counter(feedback.values_list("task_name", "model_slug"))
+    # tickets corrected, not correction events: an answer corrected twice (or back again) counts once
+    corrections_by = {
+        (row["task_name"], row["model_slug"]): row["answers"]
+        for row in feedback.values("task_name", "model_slug").annotate(answers=Count("ticket", distinct=True))
+    }
     corrections = [
         {
             "task": task,
