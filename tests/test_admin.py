@@ -304,3 +304,62 @@ def test_revoking_api_keys_in_the_admin_writes_an_audit_log_entry_per_key(
 
 def _log_entries(obj: Model) -> QuerySet[LogEntry]:
     return LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))
+
+
+def test_a_superuser_deletes_a_ticket_and_its_calls_keep_their_cost(
+    client: Client, staff_user: User, sample_rows: None
+) -> None:
+    """Tickets can be deleted (a data-protection request, a test ticket); the spend stays counted."""
+    client.force_login(staff_user)
+    ticket = Ticket.objects.get(subject="Password reset")
+    response = client.post(_url(Ticket, "delete", ticket.pk), {"post": "yes"})
+    assert response.status_code == 302, response.content.decode()[:1500]
+    assert not Ticket.objects.filter(pk=ticket.pk).exists()
+    assert ModelCall.objects.filter(task_name="classify_ticket", ticket__isnull=True).count() == 1
+
+
+def test_what_triage_sets_is_read_only_on_the_ticket_form(
+    client: Client, staff_user: User, sample_rows: None
+) -> None:
+    client.force_login(staff_user)
+    ticket = Ticket.objects.get(subject="Password reset")
+    html = client.get(_url(Ticket, "change", ticket.pk)).content.decode()
+    for field in ("status", "category", "urgency_score", "escalated"):
+        assert f'name="{field}"' not in html, field  # shown, not an input
+
+
+def test_settings_that_could_never_work_are_refused_with_a_reason(presets: None) -> None:
+    from decimal import Decimal
+
+    from django.core.exceptions import ValidationError
+
+    from triage.models import ApiKey, Budget, WebhookEndpoint
+
+    router = Router.objects.get(name="triage-router")
+    refused = {
+        "task_name": Budget(router=router, task_name="escalate-complex-issue", daily_cap=Decimal("1")),
+        "base_url": Provider(name="ftp", base_url="ftp://x.test/v1"),
+        "url": WebhookEndpoint(name="w", url="ftp://127.0.0.1/h", events=["ticket.triaged"], secret_env=""),
+        "context_window": LLMModel(slug="tiny", provider=Provider.objects.first(), context_window=0),
+        "rate_limit_per_minute": ApiKey(name="k", lookup="x", hashed_key="y", rate_limit_per_minute=0),
+    }
+    for field, row in refused.items():
+        with pytest.raises(ValidationError) as error:
+            row.full_clean()
+        assert field in error.value.message_dict, (field, error.value.message_dict)
+    Budget(router=router, task_name="escalate_complex_issue", daily_cap=Decimal("1")).full_clean()
+
+
+def test_a_disabled_model_is_refused_as_shadow_but_does_not_block_unrelated_edits(
+    client: Client, staff_user: User, presets: None
+) -> None:
+    """Disabling a model a pool names doesn't make every later edit of that task fail."""
+    client.force_login(staff_user)
+    task = RouterTask.objects.get(router__name="triage-router", name="escalate_complex_issue")
+    pooled = [e.model for e in task.pool.all()]
+    LLMModel.objects.filter(pk=pooled[0].pk).update(enabled=False)
+    data = {**_pool_post(task, pooled), "selection_policy": "manual_ranking"}
+    response = client.post(_url(RouterTask, "change", task.pk), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    response = client.post(_url(RouterTask, "change", task.pk), {**data, "shadow_model": str(pooled[0].pk)})
+    assert response.status_code == 200 and "is disabled in the catalog" in response.content.decode()

@@ -316,7 +316,17 @@ class TicketAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     list_per_page = 50
+    # What triage and agents set is read here, not edited: category and urgency are corrected on the
+    # ticket page (kept as feedback with the model that got them wrong), status belongs to the runs.
     readonly_fields = [
+        "status",
+        "category",
+        "urgency_score",
+        "escalated",
+        "attention_reason",
+        "triage_runs",
+        "run_id",
+        "lease_expires_at",
         "created_at",
         "updated_at",
         "triaged_at",

@@ -78,6 +78,12 @@ class ApiKey(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
+    def clean(self) -> None:
+        if self.rate_limit_per_minute == 0:  # read as "no limit of its own" (the site default)
+            raise ValidationError(
+                {"rate_limit_per_minute": "At least 1 request a minute; leave it empty for the site default."}
+            )
+
     def has_scope(self, scope: str) -> bool:
         return scope in (self.scopes or [])
 

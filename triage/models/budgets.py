@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from .routing import Router
+from .routing import Router, RouterTask
 
 
 class Budget(models.Model):
@@ -48,6 +48,15 @@ class Budget(models.Model):
     def clean(self) -> None:
         if self.daily_cap is None and self.monthly_cap is None:
             raise ValidationError("Set a daily cap, a monthly cap or both.")
+        if self.task_name and self.router_id:
+            tasks = list(RouterTask.objects.filter(router_id=self.router_id).values_list("name", flat=True))
+            if self.task_name not in tasks:
+                raise ValidationError(
+                    {
+                        "task_name": f"This router has no task {self.task_name!r} "
+                        f"(its tasks: {', '.join(tasks)}): the cap would never apply."
+                    }
+                )
 
 
 class BudgetSpend(models.Model):

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .routing import Router
+from .routing import Router, check_web_url
 from .tickets import Ticket
 
 
@@ -129,6 +129,7 @@ class Connector(DeliveryTarget):
 
     def clean(self) -> None:
         _check_env_names("secret_env", [self.secret_env])
+        check_web_url("base_url", self.base_url)
         if not isinstance(self.credential_envs, dict):
             raise ValidationError({"credential_envs": "A JSON object: credential name → variable name."})
         _check_env_names("credential_envs", [str(v) for v in self.credential_envs.values()])
@@ -180,6 +181,7 @@ class WebhookEndpoint(DeliveryTarget):
 
     def clean(self) -> None:
         _check_env_names("secret_env", [self.secret_env])
+        check_web_url("url", self.url)
         known = set(self.Event.values)
         if not isinstance(self.events, list) or not self.events or not set(self.events) <= known:
             raise ValidationError({"events": f"A list of one or more of: {', '.join(sorted(known))}."})

@@ -96,6 +96,7 @@ class Provider(models.Model):
     def clean(self) -> None:
         if self.kind == self.Kind.OPENAI_COMPATIBLE and not self.base_url:
             raise ValidationError({"base_url": "An OpenAI-compatible provider needs a base URL."})
+        check_web_url("base_url", self.base_url)
         if self.api_key_env and not key_env_allowed(self.api_key_env):
             allowed = ", ".join(settings.TRIAGE_PROVIDER_KEY_ENVS) or "none"
             raise ValidationError(
@@ -104,6 +105,12 @@ class Provider(models.Model):
                     "The server's operator adds names to TRIAGE_PROVIDER_KEY_ENVS."
                 }
             )
+
+
+def check_web_url(field: str, url: str) -> None:
+    """Requests go over HTTP: an ftp:// or mailto: address (which URLField lets through) fails every call."""
+    if url and not url.lower().startswith(("http://", "https://")):
+        raise ValidationError({field: "Give an http:// or https:// address."})
 
 
 def key_env_allowed(name: str) -> bool:
@@ -212,6 +219,15 @@ class LLMModel(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.enabled and self.provider.enabled
+
+    def clean(self) -> None:
+        if self.context_window is not None and self.context_window < 256:
+            raise ValidationError(
+                {
+                    "context_window": "At least 256 tokens: below that no prompt fits, and every call "
+                    "would be skipped."
+                }
+            )
 
 
 def validate_time_zone(name: str) -> None:
@@ -369,6 +385,19 @@ class RouterTask(models.Model):
     def utterances(self) -> list[str]:
         return [line.strip() for line in self.example_utterances.splitlines() if line.strip()]
 
+    def clean(self) -> None:
+        if self.shadow_model_id and _model_changed(self, "shadow_model_id"):
+            _check_model_usable(self.shadow_model, "shadow_model")
+
+
+def _model_changed(row: models.Model, field: str) -> bool:
+    """Whether a row is new or names another model than stored: a model disabled later must not
+    block unrelated edits of rows that already name it (the router skips it meanwhile)."""
+    if row.pk is None:
+        return True
+    stored = type(row)._default_manager.filter(pk=row.pk).values_list(field, flat=True).first()
+    return bool(stored != getattr(row, field))
+
 
 def _check_model_usable(model: LLMModel, field: str) -> None:
     if not model.enabled:
@@ -416,7 +445,7 @@ class PoolEntry(models.Model):
         return (self.min_urgency or 1) <= urgency <= (self.max_urgency or 5)
 
     def clean(self) -> None:
-        if self.model_id:
+        if self.model_id and _model_changed(self, "model_id"):
             _check_model_usable(self.model, "model")
         if self.min_urgency and self.max_urgency and self.min_urgency > self.max_urgency:
             raise ValidationError({"max_urgency": "The maximum urgency must not be below the minimum."})
@@ -441,5 +470,5 @@ class FallbackEntry(models.Model):
         return f"{self.model_id and self.model.slug} (#{self.order})"
 
     def clean(self) -> None:
-        if self.model_id:
+        if self.model_id and _model_changed(self, "model_id"):
             _check_model_usable(self.model, "model")

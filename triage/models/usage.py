@@ -47,7 +47,8 @@ class ModelCall(models.Model):
         LLMModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
     )
     model_slug = models.CharField(max_length=120)
-    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="calls")
+    # SET_NULL: deleting a ticket (an admin, a data-protection request) keeps what its calls cost
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
     step = models.ForeignKey(
         TriageStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
     )
