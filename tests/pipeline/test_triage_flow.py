@@ -265,6 +265,20 @@ def test_re_running_one_step_keeps_an_agents_correction_of_another(
     assert ticket.category == "bug"  # the classification was asked again: the model's new answer
 
 
+def test_a_task_missing_from_the_router_leaves_the_ticket_needing_attention(
+    stub_triage_router: Any, stub_openai: StubOpenAI
+) -> None:
+    """An admin renamed or deleted the classification task: the ticket isn't "triaged" without a
+    category; it needs attention and says which task is missing."""
+    stub_triage_router.tasks.filter(name="classify_ticket").delete()
+    ticket = _submit(stub_triage_router)
+    triage_ticket(ticket_id=ticket.pk)
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.NEEDS_ATTENTION
+    assert "classify_ticket not run" in ticket.attention_reason
+    assert _steps(ticket)["urgency_detection"].status == "done"  # the rest still ran
+
+
 def test_corrections_and_approvals_wait_for_a_running_triage(stub_triage_router: Any) -> None:
     from django.contrib.auth.models import User
     from django.core.exceptions import ValidationError

@@ -103,9 +103,15 @@ def _pending(step: TriageStep) -> Any:
     return TriageStep.objects.filter(pk=step.pk, is_current=True, status=TriageStep.Status.PENDING)
 
 
-def step_skip(step: TriageStep, *, reason: str) -> bool:
-    """Settle a step that need not run as skipped (with its reason, shown on the page)."""
-    values = {"status": TriageStep.Status.SKIPPED, "skip_reason": reason[:200], "finished_at": timezone.now()}
+def step_skip(step: TriageStep, *, reason: str, degraded: bool = False) -> bool:
+    """Settle a step that need not (or can't) run as skipped, with its reason, shown on the page;
+    ``degraded`` when the ticket needs attention for it (the router lacks the step's task)."""
+    values = {
+        "status": TriageStep.Status.SKIPPED,
+        "skip_reason": reason[:200],
+        "finished_at": timezone.now(),
+        "degraded": degraded,
+    }
     return _settle(step, _pending(step).update(**values), values)
 
 

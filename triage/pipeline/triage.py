@@ -104,7 +104,8 @@ def triage_ticket(*, ticket_id: int) -> None:
             if run.out_of_time():  # stopped, not skipped: the ticket says the run ran out of time
                 step_stop_at_time_limit(step, limit_seconds=run.time_limit)
             elif reason:
-                step_skip(step, reason=reason)
+                # a task missing from the router (renamed or deleted in the admin) is not a normal skip
+                step_skip(step, reason=reason, degraded=subtask.name not in run.prompts)
             else:
                 futures[subtask.name] = step_pool().submit(_in_thread, step_run, run, step, subtask, results)
         if not run_wait(run, list(futures.values())):
@@ -342,6 +343,8 @@ def _degraded_reason(step: TriageStep) -> str:
         )
     if step.status == TriageStep.Status.FAILED:
         return f"{step.task_name} could not be served by any model; later steps used its default"
+    if step.status == TriageStep.Status.SKIPPED:
+        return f"{step.task_name} not run: {step.skip_reason} (add the task to the router in the admin)"
     return f"{step.task_name}: configured models failed, answered by the local fallback {step.served_by}"
 
 
