@@ -58,6 +58,8 @@ def test_correction_without_htmx_redirects_back_to_the_ticket(agent_client: Clie
     )
     page = agent_client.get(response["Location"]).content.decode()
     assert "changed urgency from <strong>2</strong> to <strong>5</strong>" in page
+    assert "Urgency corrected." in page  # the notice htmx shows in place, carried over the redirect
+    assert "Urgency corrected." not in agent_client.get(response["Location"]).content.decode()  # once
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -166,12 +167,15 @@ def _ticket_response(
 @agent_required
 @require_GET
 def ticket_detail(request: HtmxHttpRequest, ticket_id: int) -> HttpResponse:
-    return _ticket_response(request, ticket_id)
+    # an action's notice, carried over its redirect when the page is used without JavaScript
+    notice = " ".join(str(message) for message in messages.get_messages(request))
+    return _ticket_response(request, ticket_id, notice=notice)
 
 
 def _after_action(request: HtmxHttpRequest, ticket_id: int, notice: str) -> HttpResponse:
     if request.htmx:
         return _ticket_response(request, ticket_id, notice=notice)
+    messages.success(request, notice)
     return redirect(reverse("ticket", kwargs={"ticket_id": ticket_id}) + "#ticket-live")
 
 
