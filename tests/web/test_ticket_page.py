@@ -47,13 +47,18 @@ def test_escalation_brief_is_shown_when_it_ran(agent_client: Client, make_ticket
     assert "anthropic-claude-sonnet-4.6" in html
 
 
-def test_urgency_step_shows_how_likely_the_ticket_needs_a_human(agent_client: Client, make_ticket: Any) -> None:
-    stated = {
-        "result": {"score": 4, "sentiment": "concerned", "escalation_risk": True, "reason": "Signals seen: outage.",
-                   "confidence": 0.8, "escalation_probability": 0.834},
-        "served_by": "local/urgency-scorer",
-    }  # fmt: skip
-    html = agent_client.get(f"/tickets/{make_ticket(steps={'urgency_detection': stated}).pk}/").content.decode()
+def test_urgency_step_shows_how_likely_the_ticket_needs_a_human(
+    agent_client: Client, make_ticket: Any
+) -> None:
+    result = {
+        "score": 4,
+        "sentiment": "concerned",
+        "escalation_risk": True,
+        "reason": "Signals seen: outage.",
+    }
+    result |= {"confidence": 0.8, "escalation_probability": 0.834}
+    ticket = make_ticket(steps={"urgency_detection": {"result": result, "served_by": "local/urgency-scorer"}})
+    html = agent_client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert "needs a human: 83% likely" in html
     unstated = agent_client.get(f"/tickets/{make_ticket().pk}/").content.decode()
     assert "needs a human" not in unstated  # a model that states no probability shows none

@@ -386,7 +386,7 @@ class RouterTask(models.Model):
         return [line.strip() for line in self.example_utterances.splitlines() if line.strip()]
 
     def clean(self) -> None:
-        if self.shadow_model_id and _model_changed(self, "shadow_model_id"):
+        if self.shadow_model is not None and _model_changed(self, "shadow_model_id"):
             _check_model_usable(self.shadow_model, "shadow_model")
 
 
