@@ -333,14 +333,20 @@ def test_settings_that_could_never_work_are_refused_with_a_reason(presets: None)
 
     from django.core.exceptions import ValidationError
 
-    from triage.models import ApiKey, Budget, WebhookEndpoint
+    from triage.models import ApiKey, Budget, Connector, WebhookEndpoint
 
     router = Router.objects.get(name="triage-router")
+    remote = Provider.objects.exclude(kind="local").first()
     refused = {
         "task_name": Budget(router=router, task_name="escalate-complex-issue", daily_cap=Decimal("1")),
         "base_url": Provider(name="ftp", base_url="ftp://x.test/v1"),
         "url": WebhookEndpoint(name="w", url="ftp://127.0.0.1/h", events=["ticket.triaged"], secret_env=""),
-        "context_window": LLMModel(slug="tiny", provider=Provider.objects.first(), context_window=0),
+        "context_window": LLMModel(slug="tiny", provider=remote, context_window=0),
+        "slug": LLMModel(slug="local/custom", provider=Provider.objects.get(kind="local")),
+        "secret_env": Connector(name="pm", kind="postmark", secret_env=""),
+        "max_consecutive_failures": WebhookEndpoint(
+            name="w0", url="https://x.test/h", events=["ticket.triaged"], max_consecutive_failures=0
+        ),
         "rate_limit_per_minute": ApiKey(name="k", lookup="x", hashed_key="y", rate_limit_per_minute=0),
     }
     for field, row in refused.items():
@@ -363,3 +369,18 @@ def test_a_disabled_model_is_refused_as_shadow_but_does_not_block_unrelated_edit
     assert response.status_code == 302, response.content.decode()[:2000]
     response = client.post(_url(RouterTask, "change", task.pk), {**data, "shadow_model": str(pooled[0].pk)})
     assert response.status_code == 200 and "is disabled in the catalog" in response.content.decode()
+
+
+def test_disabling_a_pooled_model_warns_which_pools_skip_it(staff_user: User, presets: None) -> None:
+    from django.contrib.admin.sites import site
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/")
+    request.user, request.session = staff_user, {}  # type: ignore[assignment]
+    request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
+    nano = LLMModel.objects.get(slug="openai-gpt-5-nano")
+    nano.enabled = False
+    site._registry[LLMModel].save_model(request, nano, form=None, change=True)
+    (warning,) = [str(m) for m in request._messages]  # type: ignore[attr-defined]
+    assert "openai-gpt-5-nano is disabled" in warning and "triage-router:classify_ticket" in warning

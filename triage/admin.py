@@ -108,6 +108,18 @@ class LLMModelAdmin(admin.ModelAdmin):
     def refused(self, model: LLMModel) -> str:
         return "REFUSED: fix the profile" if model.rejected_at else ""
 
+    def save_model(self, request: HttpRequest, obj: LLMModel, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not obj.enabled:
+            tasks = [str(e.task) for e in obj.pool_entries.select_related("task__router")]
+            if tasks:
+                self.message_user(
+                    request,
+                    f"{obj.slug} is disabled: the routers skip it in the pools of {', '.join(tasks)} "
+                    "(the next model serves) until it is enabled again.",
+                    level=messages.WARNING,
+                )
+
     @admin.display(description="request refused by the provider")
     def refused_request(self, model: LLMModel) -> str:
         """The provider's own message for the last request it refused, until the model is edited."""

@@ -36,9 +36,13 @@ class TargetAdmin(admin.ModelAdmin):
 
     @admin.action(description="Turn back on (after fixing the receiver): pending deliveries go out")
     def turn_back_on(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for target in queryset:
+        turned_off = [target for target in queryset if target.disabled_at]
+        for target in turned_off:
             target_enable(target)
-        self.message_user(request, f"{queryset.count()} turned back on.")
+        others = len(queryset) - len(turned_off)
+        self.message_user(
+            request, f"{len(turned_off)} turned back on" + (f"; {others} already on." if others else ".")
+        )
 
 
 @admin.register(Connector)

@@ -55,6 +55,12 @@ class DeliveryTarget(models.Model):
     class Meta:
         abstract = True
 
+    def clean(self) -> None:
+        if self.max_consecutive_failures == 0:
+            raise ValidationError(
+                {"max_consecutive_failures": "At least 1: with 0 the first failed attempt turns it off."}
+            )
+
 
 class Connector(DeliveryTarget):
     """One inbound door (an email source or a helpdesk account) and, for helpdesks, its write-back."""
@@ -128,6 +134,14 @@ class Connector(DeliveryTarget):
         return self.kind in self.HELPDESK_KINDS
 
     def clean(self) -> None:
+        super().clean()
+        if self.kind != self.Kind.EMAIL and not self.secret_env:
+            raise ValidationError(
+                {
+                    "secret_env": "Name the variable holding this door's secret: without it every "
+                    "request is refused."
+                }
+            )
         _check_env_names("secret_env", [self.secret_env])
         check_web_url("base_url", self.base_url)
         if not isinstance(self.credential_envs, dict):
@@ -180,6 +194,7 @@ class WebhookEndpoint(DeliveryTarget):
         return self.name
 
     def clean(self) -> None:
+        super().clean()
         _check_env_names("secret_env", [self.secret_env])
         check_web_url("url", self.url)
         known = set(self.Event.values)

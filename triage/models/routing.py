@@ -221,6 +221,16 @@ class LLMModel(models.Model):
         return self.enabled and self.provider.enabled
 
     def clean(self) -> None:
+        if self.provider_id and self.provider.kind == Provider.Kind.LOCAL:
+            from triage.local_models.registry import get_local_model
+
+            if get_local_model(self.slug) is None:
+                raise ValidationError(
+                    {
+                        "slug": f"No built-in local model is called {self.slug!r}: a local provider "
+                        "serves only those."
+                    }
+                )
         if self.context_window is not None and self.context_window < 256:
             raise ValidationError(
                 {
