@@ -129,8 +129,17 @@ def test_turn_back_on_clears_an_auto_disabled_endpoint(admin_client: Client, end
     )
     listing = admin_client.get("/admin/triage/webhookendpoint/").content.decode()
     assert "disabled: 20 failed attempts in a row" in listing
-    admin_client.post(
-        "/admin/triage/webhookendpoint/", {"action": "turn_back_on", "_selected_action": [endpoint.pk]}
+    healthy = WebhookEndpoint.objects.create(
+        name="crm",
+        url="http://127.0.0.1:9/crm",
+        events=["ticket.triaged"],
+        secret_env="TRIAGE_WEBHOOK_SECRET",
     )
+    response = admin_client.post(
+        "/admin/triage/webhookendpoint/",
+        {"action": "turn_back_on", "_selected_action": [endpoint.pk, healthy.pk]},
+        follow=True,
+    )
+    assert "1 turned back on; 1 already on." in response.content.decode()  # counts what it did
     endpoint.refresh_from_db()
     assert endpoint.disabled_at is None and endpoint.consecutive_failures == 0
