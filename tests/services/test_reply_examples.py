@@ -55,6 +55,7 @@ def make_ticket() -> Callable[..., Ticket]:
     router = Router.objects.create(name="examples-router")
 
     def make(subject: str, body: str, **fields: Any) -> Ticket:
+        fields.setdefault("status", Ticket.Status.TRIAGED)  # replies are approved once triage is done
         return Ticket.objects.create(router=router, subject=subject, body=body, **fields)
 
     return make

@@ -58,6 +58,9 @@ class Subtask:
     # the cascade: why a model's answer disagrees with the local model's ("" when it doesn't), given
     # both parsed results and the router; None: this subtask's answers aren't compared
     disagreement: Callable[[dict[str, Any], dict[str, Any], Router], str] | None = None
+    # a router that lacks this task leaves its tickets needing attention, not "triaged" (the four
+    # built-in subtasks: an admin renamed or deleted one); an added subtask some routers serve is optional
+    required: bool = False
 
 
 SUBTASKS: dict[str, Subtask] = {}
@@ -223,6 +226,7 @@ register_subtask(
     Subtask(
         name=CLASSIFY,
         label="Category",
+        required=True,
         parse=lambda text, router: parse_category(text, categories=list(router.categories)),
         max_tokens=100,
         temperature=0,  # a label, not prose: the same ticket gets the same category
@@ -236,6 +240,7 @@ register_subtask(
     Subtask(
         name=URGENCY,
         label="Urgency",
+        required=True,
         parse=lambda text, router: parse_urgency(text),
         max_tokens=150,
         temperature=0,
@@ -251,6 +256,7 @@ register_subtask(
     Subtask(
         name=REPLY,
         label="Customer reply",
+        required=True,
         parse=lambda text, router: parse_reply(text),
         max_tokens=400,
         phase=2,
@@ -262,6 +268,7 @@ register_subtask(
     Subtask(
         name=BRIEF,
         label="Escalation brief",
+        required=True,
         parse=lambda text, router: parse_brief(text),
         max_tokens=700,
         phase=2,

@@ -104,8 +104,8 @@ def triage_ticket(*, ticket_id: int) -> None:
             if run.out_of_time():  # stopped, not skipped: the ticket says the run ran out of time
                 step_stop_at_time_limit(step, limit_seconds=run.time_limit)
             elif reason:
-                # a task missing from the router (renamed or deleted in the admin) is not a normal skip
-                step_skip(step, reason=reason, degraded=subtask.name not in run.prompts)
+                # a built-in task missing from the router (renamed or deleted in the admin) is no normal skip
+                step_skip(step, reason=reason, degraded=subtask.required and subtask.name not in run.prompts)
             else:
                 futures[subtask.name] = step_pool().submit(_in_thread, step_run, run, step, subtask, results)
         if not run_wait(run, list(futures.values())):
