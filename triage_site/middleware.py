@@ -19,6 +19,7 @@ from urllib.parse import unquote_plus
 
 from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 
 from triage.api.errors import error_response
 from triage.input_policy import has_control_characters, json_has_control_characters
@@ -49,7 +50,10 @@ def _refuse(
 ) -> HttpResponse:
     if is_machine_path(request.path):
         return error_response(status, message, param=param, code=code)
-    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    if request.headers.get("HX-Request") == "true":  # static/js/errors.js shows it in the page's banner
+        return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    # a browser without JavaScript: a page saying what was refused, not a bare text answer
+    return HttpResponse(render_to_string("input_refused.html", {"message": message}), status=status)
 
 
 class InputPolicyMiddleware:

@@ -204,5 +204,20 @@ def test_a_multipart_form_field_with_a_nul_is_refused(agent_user: Any, presets: 
     assert Ticket.objects.count() == 0
 
 
+def test_a_page_refused_for_a_control_character_says_what_to_do(agent_user: Any, presets: None) -> None:
+    """Without JavaScript: a page naming the field and the way back (the form keeps what was typed);
+    from htmx: the short text its error banner shows (static/js/errors.js)."""
+    client = Client()
+    client.force_login(agent_user)
+    log = {"subject": "Terminal log", "body": "\x1b[31mERROR\x1b[0m connection refused"}
+    page = client.post("/tickets/new/", log)
+    html = page.content.decode()
+    assert page.status_code == 422 and page["Content-Type"].startswith("text/html")
+    assert "body: holds a control character." in html and "Back button" in html
+    fragment = client.post("/tickets/new/", log, headers={"HX-Request": "true"})
+    assert fragment.status_code == 422 and fragment["Content-Type"].startswith("text/plain")
+    assert fragment.content.decode() == "body: holds a control character."
+
+
 def post_json_raw(client: Client, url: str, text: str) -> Any:
     return client.post(url, data=text, content_type="application/json")

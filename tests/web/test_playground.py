@@ -138,6 +138,18 @@ def test_bad_input_is_explained(
     assert not PlaygroundRun.objects.exists()
 
 
+def test_errors_name_their_field_in_place_and_show_once_without_javascript(
+    agent_client: Client, presets: None
+) -> None:
+    fragment = agent_client.post("/playground/", {"router": "", "prompt": "hi"}, headers=HX).content.decode()
+    assert "Router: This field is required." in fragment  # htmx swaps only the results: say which field
+    from triage.models import Router
+
+    router = Router.objects.get(name="triage-router").pk
+    page = agent_client.post("/playground/", {"router": router, "prompt": "", "ticket": ""}).content.decode()
+    assert page.count("Write a prompt or give a ticket number.") == 1
+
+
 def test_more_than_three_models_is_refused(agent_client: Client, presets: None) -> None:
     from triage.models import LLMModel, Router
 

@@ -292,7 +292,9 @@ def playground(request: HtmxHttpRequest) -> HttpResponse:
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
-    context = {"form": form, "run": run}
-    if _is_fragment(request, "playground-results"):
+    # htmx swaps only the results, so they carry the form's errors; the whole page shows them by the form
+    fragment = _is_fragment(request, "playground-results")
+    context = {"form": form, "run": run, "fragment": fragment}
+    if fragment:
         return render(request, "triage/partials/playground_results.html", context)
     return render(request, "triage/playground.html", context)
