@@ -27,7 +27,10 @@ trap stop INT TERM EXIT
 # --beat runs the periodic sweep that re-enqueues tickets stuck after a crash.
 .venv/bin/celery -A triage_site worker --beat --pool threads --concurrency "${WORKER_CONCURRENCY:-16}" \
   --loglevel "${LOG_LEVEL:-INFO}" &
-$PY manage.py runserver "127.0.0.1:${PORT}" --noreload &
+# gunicorn as in production, one process of threads (SQLite takes one writer at a time): Django's
+# runserver queues only 10 connections, and a burst of parallel API calls saw resets.
+GUNICORN_BIND="127.0.0.1:${PORT}" GUNICORN_WORKERS=1 GUNICORN_THREADS="${WEB_THREADS:-16}" \
+  .venv/bin/gunicorn -c triage_site/gunicorn.conf.py --access-logfile - triage_site.wsgi:application &
 
 if [ -n "${DATABASE_URL:-}" ]; then db="PostgreSQL (DATABASE_URL)"; else db="SQLite in var/"; fi
 if [ -n "${REDIS_URL:-}" ]; then broker="Redis (REDIS_URL)"; else broker="file broker + database cache in var/"; fi
