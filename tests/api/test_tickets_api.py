@@ -293,3 +293,16 @@ def test_a_router_that_cannot_triage_is_refused(api: Client, presets: None) -> N
     assert response.status_code == 422 and response.json()["error"]["param"] == "router"
     assert "none of the triage tasks" in response.json()["error"]["message"]
     assert Ticket.objects.count() == 0
+
+
+def test_a_body_that_is_not_a_json_object_is_said_to_be_so(api: Client, presets: None) -> None:
+    """Not "subject: Field required" for [] or "text", nor "body: Field required" (a ticket field's
+    name) for an empty request."""
+    cases = (("[]", "must be a JSON object"), ('"text"', "must be a JSON object"), ("", "is empty"))
+    for raw, message in cases:
+        response = api.post("/api/tickets", data=raw, content_type="application/json")
+        error = response.json()["error"]
+        assert response.status_code == 400 and message in error["message"], (raw, error)
+    missing = post_json(api, "/api/tickets", {"body": "no subject"})
+    assert missing.status_code == 422 and missing.json()["error"]["param"] == "subject"
+    assert Ticket.objects.count() == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -84,6 +85,27 @@ def _validation_message(errors: list[dict[str, Any]]) -> tuple[str, str | None]:
     return f"{field}: {message}{extra}", field
 
 
+def _body_shape_problem(request: HttpRequest, errors: list[dict[str, Any]]) -> str:
+    """An empty body, or JSON that isn't the object the endpoint reads fields from ([], "text", null):
+    said as such, rather than as the first missing field (a ticket's own field is called "body")."""
+    loc = list(errors[0].get("loc", [])) if errors else []
+    if loc[:1] != ["body"]:
+        return ""
+    try:
+        raw = request.body
+    except Exception:  # a form body already read: not JSON
+        return ""
+    if not raw.strip():
+        return "The request body is empty: send a JSON object."
+    if len(loc) < 3 or not isinstance(loc[2], str):
+        return ""  # an endpoint that reads a list (/triage/batch), or a problem inside an item
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return ""
+    return "" if isinstance(value, dict) else "The request body must be a JSON object."
+
+
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ApiError)
     def api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
@@ -91,6 +113,9 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(NinjaValidationError)
     def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        shape = _body_shape_problem(request, list(exc.errors))
+        if shape:
+            return error_response(400, shape, code="invalid_json")
         message, field = _validation_message(list(exc.errors))
         status = 400 if field is None else 422
         return error_response(status, message, param=field, code="invalid_value" if field else "invalid_json")
