@@ -348,6 +348,9 @@ def test_settings_that_could_never_work_are_refused_with_a_reason(presets: None)
             name="w0", url="https://x.test/h", events=["ticket.triaged"], max_consecutive_failures=0
         ),
         "rate_limit_per_minute": ApiKey(name="k", lookup="x", hashed_key="y", rate_limit_per_minute=0),
+        "system_prompt": RouterTask(
+            router=router, name="classify_ticket", description="d", system_prompt=" "
+        ),
     }
     for field, row in refused.items():
         with pytest.raises(ValidationError) as error:

@@ -396,6 +396,15 @@ class RouterTask(models.Model):
         return [line.strip() for line in self.example_utterances.splitlines() if line.strip()]
 
     def clean(self) -> None:
+        from triage.pipeline.subtasks import subtask_names
+
+        if self.name in subtask_names() and not self.system_prompt.strip():
+            raise ValidationError(
+                {
+                    "system_prompt": "A triage step needs its instructions: without them the model "
+                    "gets only the ticket."
+                }
+            )
         if self.shadow_model is not None and _model_changed(self, "shadow_model_id"):
             _check_model_usable(self.shadow_model, "shadow_model")
 
