@@ -53,7 +53,8 @@ def test_duplicate_task_name_within_a_router_is_rejected(task: RouterTask) -> No
 
 def test_same_task_name_in_another_router_is_fine(task: RouterTask) -> None:
     other = Router.objects.create(name="r2")
-    RouterTask(router=other, name=task.name, description="same name elsewhere").full_clean()
+    same = RouterTask(router=other, name=task.name, description="elsewhere", system_prompt="Classify.")
+    same.full_clean()
 
 
 def test_pool_model_whose_provider_is_disabled_is_rejected(task: RouterTask, catalog: list[LLMModel]) -> None:
